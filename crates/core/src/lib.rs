@@ -1,0 +1,20 @@
+//! The Telltale data contract, shared by the trainer, the scorer and the server.
+//!
+//! Everything that decides what a "window of sensor events" is lives here, so training and
+//! serving can never disagree about it (DESIGN §1). This crate does no I/O beyond reading CSV and
+//! never depends on ONNX Runtime, burn or axum.
+
+pub mod error;
+pub mod events;
+pub mod manifest;
+pub mod metrics;
+pub mod normalize;
+pub mod scoring;
+pub mod window;
+
+pub use error::{DataError, Location};
+pub use events::{Event, EventsFile, LongSeries, ReadOptions, ReadReport, SensorWindow};
+pub use manifest::{Manifest, MANIFEST_FORMAT_VERSION};
+pub use normalize::Normalizer;
+pub use scoring::{Calibration, LogStats, ScorerKind};
+pub use window::{BinnedWindow, WindowError, WindowSpec};

@@ -1,0 +1,44 @@
+//! Open a Telltale model directory with ONNX Runtime and turn windows into scores (DESIGN §3).
+//!
+//! The trainer's export check, `telltale-trainer evaluate` and the server all call this crate, so
+//! an evaluation report always describes what the server answers.
+//!
+//! ## Graph contract (what the trainer exports, what this crate runs)
+//! - `encoder.onnx`: `x` f32 `[batch, time, C]`, `lengths` i32 `[batch]` → `context` f32
+//!   `[batch, H]` (top LSTM layer's hidden state at each window's last valid step).
+//! - `latent_decoder.onnx`: `context` `[batch, H]` → `reconstruction` `[batch, H]`.
+//! - `sequence_decoder.onnx`: `context` `[batch, H]`, `x` `[batch, time, C]` (used for its time
+//!   axis), `lengths` `[batch]` → `reconstruction` `[batch, time, C]` in the original time order
+//!   (values at steps ≥ length are unspecified).
+//! - `head.onnx` (optional): `features` `[batch, H + 2]` (context, log-z latent error, log-z
+//!   sequence error) → `probability` `[batch]`.
+//!
+//! STUB: signatures are the contract; bodies are being implemented.
+
+pub mod model;
+pub mod runtime;
+pub mod score;
+
+pub use model::ModelGraphs;
+pub use runtime::{ExecutionProvider, RuntimeOptions, init_runtime};
+pub use score::{Scorer, WindowScores};
+
+/// Anything that can go wrong opening a model or scoring with it. Messages are for operators: they
+/// name the file or the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ScorerError {
+    #[error("ONNX Runtime could not be loaded: {0}")]
+    Runtime(String),
+    #[error("execution provider {provider} is not available: {message}")]
+    Provider { provider: String, message: String },
+    #[error(transparent)]
+    Manifest(#[from] telltale_core::manifest::ManifestError),
+    #[error("{path}: cannot load ONNX graph: {message}")]
+    Graph { path: String, message: String },
+    #[error("model directory {dir}: {message}")]
+    Incompatible { dir: String, message: String },
+    #[error("inference failed: {0}")]
+    Inference(String),
+    #[error("bad input: {0}")]
+    Input(String),
+}
