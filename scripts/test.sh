@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Telltale's whole test suite — the one command CI runs (.ci/run) and README.md names.
+#
+#   scripts/test.sh            format check, clippy, every test (Postgres and ONNX Runtime included)
+#   scripts/test.sh -- ARGS    extra arguments for cargo nextest (e.g. a test name filter)
+#
+# Installs what tests need when it is missing (Debian's postgresql package, the onnxruntime wheel in
+# .venv), starts a throwaway Postgres cluster for the run and stops it at the end.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$TELLTALE_ROOT"
+
+extra=()
+if [ "${1:-}" = "--" ]; then shift; extra=("$@"); fi
+
+ensure_postgres
+ensure_venv
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "building"
+cargo build --workspace --all-targets --locked
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/telltale-test.XXXXXX")
+cleanup() { pg_stop "$work/pg"; rm -rf "$work"; }
+trap cleanup EXIT
+pg_start "$work/pg"
+
+# A small real model, trained and exported by the project's own trainer, for the server's tests.
+log "training a small model for the server tests"
+trainer=target/debug/telltale-trainer
+"$trainer" synth --sensors 120 --days 10 --features 2 --alert-rate 0.05 --seed 7 \
+  --out "$work/events.csv" >/dev/null 2>&1
+"$trainer" train --events "$work/events.csv" --out "$work/model" --epochs 2 --hidden 8 \
+  --latent-dim 4 --batch-size 32 --seed 7 --quiet
+export TELLTALE_TEST_MODEL="$work/model"
+export TELLTALE_TEST_EVENTS="$work/events.csv"
+
+log "running the tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast "${extra[@]}"
+else
+  cargo test --workspace --locked --no-fail-fast "${extra[@]}"
+fi
