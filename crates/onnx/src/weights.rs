@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 /// One LSTM layer, row-major matrices, gate blocks in order i, f, g, o.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LstmWeights {
+    /// Input size.
     pub input: usize,
+    /// Hidden (and cell) state size H.
     pub hidden: usize,
     /// `[4H, input]`
     pub w_ih: Vec<f32>,
@@ -36,7 +38,9 @@ pub struct LstmWeights {
 /// `y = x W + b` with `W` stored `[input, output]` row-major (burn's layout).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinearWeights {
+    /// Input size.
     pub input: usize,
+    /// Output size.
     pub output: usize,
     /// `[input, output]`
     pub weight: Vec<f32>,
@@ -44,26 +48,37 @@ pub struct LinearWeights {
     pub bias: Vec<f32>,
 }
 
+/// The encoder's stacked LSTM layers, bottom first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncoderWeights {
+    /// First C → H, then H → H.
     pub layers: Vec<LstmWeights>,
 }
 
+/// The sequence decoder: an LSTM H → H and its per-step output layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SequenceDecoderWeights {
+    /// H → H, fed the context at every step, started from it.
     pub lstm: LstmWeights,
+    /// H → C.
     pub output: LinearWeights,
 }
 
+/// The latent decoder's bottleneck MLP.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatentDecoderWeights {
+    /// H → k.
     pub down: LinearWeights,
+    /// k → H.
     pub up: LinearWeights,
 }
 
+/// The supervised head.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadWeights {
+    /// H + 2 → hidden units.
     pub hidden: LinearWeights,
+    /// hidden units → 1.
     pub output: LinearWeights,
 }
 
@@ -73,5 +88,6 @@ pub struct ModelWeights {
     pub encoder: EncoderWeights,
     pub sequence_decoder: SequenceDecoderWeights,
     pub latent_decoder: LatentDecoderWeights,
+    /// Present only when labels were used.
     pub head: Option<HeadWeights>,
 }

@@ -1,10 +1,13 @@
 //! Batch of windows → scores, attribution, calibration and the threshold decision.
 //!
-//! STUB: signatures are the contract; bodies are being implemented.
+//! The math lives in `telltale_core::scoring`; this file only runs the graphs and feeds their
+//! outputs to it, so evaluation, calibration and serving can never compute a score differently.
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use ndarray::{Array2, Array3, s};
+use telltale_core::scoring::{self, SequenceErrors};
 use telltale_core::{BinnedWindow, Event, Manifest, WindowError};
 
 use crate::{ModelGraphs, RuntimeOptions, ScorerError};
@@ -14,8 +17,11 @@ use crate::{ModelGraphs, RuntimeOptions, ScorerError};
 pub struct WindowScores {
     /// Calibrated score in [0, 1]: percentile among normal validation windows.
     pub score: f32,
+    /// `score >= manifest.threshold.score`.
     pub is_anomaly: bool,
+    /// Variance-scaled squared error of the latent decoder's reconstruction of the context.
     pub latent_error: f32,
+    /// Mean squared error of the sequence decoder's reconstruction (0 without one).
     pub sequence_error: f32,
     /// Head probability when the model has a head.
     pub alert_probability: Option<f32>,
@@ -25,41 +31,211 @@ pub struct WindowScores {
     pub step_errors: Vec<f32>,
 }
 
+/// A model directory ready to score windows: its manifest and its graphs.
 pub struct Scorer {
     manifest: Manifest,
     graphs: ModelGraphs,
 }
 
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scorer")
+            .field("model_id", &self.manifest.model_id)
+            .field("graphs", &self.graphs)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Scorer {
     /// Load `dir/manifest.json` and its graphs.
     pub fn open(dir: &Path, options: &RuntimeOptions) -> Result<Self, ScorerError> {
-        let _ = (dir, options);
-        todo!("scorer: Scorer::open")
+        let manifest = Manifest::load(dir)?;
+        Self::with_manifest(dir, manifest, options)
     }
 
     /// Use an in-memory manifest (the trainer calibrates before it writes the final manifest).
-    pub fn with_manifest(dir: &Path, manifest: Manifest, options: &RuntimeOptions) -> Result<Self, ScorerError> {
-        let _ = (dir, manifest, options);
-        todo!()
+    pub fn with_manifest(
+        dir: &Path,
+        manifest: Manifest,
+        options: &RuntimeOptions,
+    ) -> Result<Self, ScorerError> {
+        manifest
+            .check()
+            .map_err(|message| ScorerError::Incompatible {
+                dir: dir.display().to_string(),
+                message: format!("inconsistent manifest: {message}"),
+            })?;
+        let graphs = ModelGraphs::open(dir, &manifest, options)?;
+        Ok(Self { manifest, graphs })
     }
 
+    /// The manifest the scores are computed with.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
+    /// The underlying graphs.
     pub fn graphs(&mut self) -> &mut ModelGraphs {
         &mut self.graphs
     }
 
     /// Bin events with the manifest's window spec and normalise them.
-    pub fn prepare(&self, events: &[Event], end: Option<DateTime<Utc>>) -> Result<BinnedWindow, WindowError> {
-        let _ = (events, end);
-        todo!()
+    pub fn prepare(
+        &self,
+        events: &[Event],
+        end: Option<DateTime<Utc>>,
+    ) -> Result<BinnedWindow, WindowError> {
+        let m = &self.manifest;
+        let mut window =
+            telltale_core::window::bin_events(events, m.feature_names.len(), &m.window, end)?;
+        m.normalizer.apply(&mut window);
+        Ok(window)
     }
 
-    /// Score prepared (binned and normalised) windows in one call per graph.
+    /// Score prepared (binned and normalised) windows in one call per graph. The batch is padded
+    /// to its longest window; every window's result is the same as when scored alone.
     pub fn score(&mut self, windows: &[BinnedWindow]) -> Result<Vec<WindowScores>, ScorerError> {
-        let _ = windows;
-        todo!()
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let channels = self.manifest.shape.channels;
+        let (x, lengths) = pad_batch(windows, channels)?;
+        let context = self.graphs.encode(x.view(), &lengths)?;
+        let latent_recon = self.graphs.decode_latent(context.view())?;
+        let sequence_recon = self
+            .graphs
+            .decode_sequence(context.view(), x.view(), &lengths)?;
+
+        let m = &self.manifest;
+        let n_features = m.feature_names.len();
+        let mut partial = Vec::with_capacity(windows.len());
+        for (b, window) in windows.iter().enumerate() {
+            let ctx = row(&context, b);
+            let latent = scoring::latent_error(&ctx, &row(&latent_recon, b), &m.latent_scale);
+            let sequence = match &sequence_recon {
+                Some(recon) => {
+                    let valid = recon
+                        .slice(s![b, ..window.len, ..])
+                        .iter()
+                        .copied()
+                        .collect::<Vec<_>>();
+                    scoring::sequence_errors(&window.data, &valid, window.len, channels, n_features)
+                }
+                None => SequenceErrors {
+                    total: 0.0,
+                    per_feature: Vec::new(),
+                    per_step: Vec::new(),
+                },
+            };
+            partial.push((latent, sequence));
+        }
+
+        let probabilities = if self.graphs.has_head() {
+            let cal = &m.calibration;
+            let hidden = m.shape.hidden;
+            let mut features = Array2::<f32>::zeros((windows.len(), hidden + 2));
+            for (b, (latent, sequence)) in partial.iter().enumerate() {
+                let mut r = features.row_mut(b);
+                r.slice_mut(s![..hidden]).assign(&context.row(b));
+                r[hidden] = scoring::log_z(*latent, cal.latent_log);
+                r[hidden + 1] = scoring::log_z(sequence.total, cal.sequence_log);
+            }
+            self.graphs.head(features.view())?
+        } else {
+            None
+        };
+
+        let m = &self.manifest;
+        let cal = &m.calibration;
+        partial
+            .into_iter()
+            .enumerate()
+            .map(|(b, (latent, sequence))| {
+                let probability = probabilities.as_ref().map(|p| p[b]);
+                let raw = scoring::raw_score(
+                    cal.default_scorer,
+                    latent,
+                    sequence.total,
+                    probability,
+                    cal,
+                )
+                .ok_or_else(|| ScorerError::Incompatible {
+                    dir: self.graphs.dir().display().to_string(),
+                    message: format!(
+                        "scorer {:?} has no value for this model",
+                        cal.default_scorer
+                    ),
+                })?;
+                let score = scoring::calibrate(raw, &cal.normal_quantiles);
+                Ok(WindowScores {
+                    score,
+                    is_anomaly: score >= m.threshold.score,
+                    latent_error: latent,
+                    sequence_error: sequence.total,
+                    alert_probability: probability,
+                    feature_errors: sequence.per_feature,
+                    step_errors: sequence.per_step,
+                })
+            })
+            .collect()
     }
+}
+
+fn row(a: &Array2<f32>, b: usize) -> Vec<f32> {
+    a.row(b).to_vec()
+}
+
+/// Stack windows into `[batch, longest, channels]`, zero beyond each window's length, checking
+/// each window's size and values.
+fn pad_batch(
+    windows: &[BinnedWindow],
+    channels: usize,
+) -> Result<(Array3<f32>, Vec<i32>), ScorerError> {
+    for (i, w) in windows.iter().enumerate() {
+        if w.channels != channels {
+            return Err(ScorerError::Input(format!(
+                "window {i} has {} channels, the model expects {channels}",
+                w.channels
+            )));
+        }
+        if w.len == 0 {
+            return Err(ScorerError::Input(format!("window {i} has no steps")));
+        }
+        if w.data.len() < w.len * channels {
+            return Err(ScorerError::Input(format!(
+                "window {i} has {} values for {} steps of {channels} channels",
+                w.data.len(),
+                w.len
+            )));
+        }
+        if let Some(pos) = w.data[..w.len * channels]
+            .iter()
+            .position(|v| !v.is_finite())
+        {
+            return Err(ScorerError::Input(format!(
+                "window {i} has a non-finite value at step {}, channel {}",
+                pos / channels,
+                pos % channels
+            )));
+        }
+        if i32::try_from(w.len).is_err() {
+            return Err(ScorerError::Input(format!(
+                "window {i} has too many steps ({})",
+                w.len
+            )));
+        }
+    }
+    let longest = windows.iter().map(|w| w.len).max().unwrap_or(0);
+    let mut x = Array3::<f32>::zeros((windows.len(), longest, channels));
+    for (b, w) in windows.iter().enumerate() {
+        let valid = &w.data[..w.len * channels];
+        for (t, step) in valid.chunks_exact(channels).enumerate() {
+            x.slice_mut(s![b, t, ..])
+                .iter_mut()
+                .zip(step)
+                .for_each(|(d, &v)| *d = v);
+        }
+    }
+    let lengths = windows.iter().map(|w| w.len as i32).collect();
+    Ok((x, lengths))
 }
