@@ -30,10 +30,13 @@ impl fmt::Display for Location {
 /// `name`): what is wrong`.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// The file could not be opened or read.
     #[error("{0}: cannot read file: {1}")]
     Io(String, #[source] std::io::Error),
+    /// A bad value, row or label at one place in the file.
     #[error("{location}: {message}")]
     Bad { location: Location, message: String },
+    /// A problem with the file as a whole: empty, missing columns, nothing usable.
     #[error("{file}: {message}")]
     File { file: String, message: String },
 }

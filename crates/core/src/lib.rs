@@ -13,8 +13,11 @@ pub mod scoring;
 pub mod window;
 
 pub use error::{DataError, Location};
-pub use events::{Event, EventsFile, LongSeries, ReadOptions, ReadReport, SensorWindow};
-pub use manifest::{Manifest, MANIFEST_FORMAT_VERSION};
+pub use events::{
+    Event, EventsFile, LongSeries, LongSeriesOptions, ReadOptions, ReadReport, SensorWindow,
+    parse_timestamp, read_events, read_events_csv, read_long_series,
+};
+pub use manifest::{MANIFEST_FORMAT_VERSION, Manifest};
 pub use normalize::Normalizer;
 pub use scoring::{Calibration, LogStats, ScorerKind};
-pub use window::{BinnedWindow, WindowError, WindowSpec};
+pub use window::{BinnedWindow, WindowError, WindowSpec, bin_events};

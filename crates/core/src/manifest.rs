@@ -59,7 +59,10 @@ pub struct ModelShape {
 pub struct Graphs {
     pub encoder: String,
     pub latent_decoder: String,
-    pub sequence_decoder: String,
+    /// Absent only in the `latent_joint` ablation (the seed's literal proposal: encoder + latent
+    /// decoder, nothing else); such a model must use the `latent` scorer.
+    #[serde(default)]
+    pub sequence_decoder: Option<String>,
     #[serde(default)]
     pub head: Option<String>,
 }
@@ -69,7 +72,7 @@ impl Default for Graphs {
         Self {
             encoder: "encoder.onnx".into(),
             latent_decoder: "latent_decoder.onnx".into(),
-            sequence_decoder: "sequence_decoder.onnx".into(),
+            sequence_decoder: Some("sequence_decoder.onnx".into()),
             head: None,
         }
     }
@@ -78,10 +81,13 @@ impl Default for Graphs {
 /// The stored decision threshold on the calibrated `score` scale.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Threshold {
+    /// Windows with `score >= threshold` are reported as anomalous.
     pub score: f32,
+    /// How the threshold was chosen.
     pub method: ThresholdMethod,
 }
 
+/// How a threshold was chosen, with the number it was chosen for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ThresholdMethod {
@@ -91,17 +97,32 @@ pub enum ThresholdMethod {
     BestF1 { validation_f1: f32 },
 }
 
+/// Why a model directory could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    /// `manifest.json` is missing or unreadable.
     #[error("{path}: cannot read the model manifest: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Not JSON, or fields missing or of the wrong type.
     #[error("{path}: not a valid model manifest: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    /// Written by a trainer with another format version.
     #[error(
         "{path}: model format version {found} is not supported (this build reads version {expected}); \
          re-export the model with a matching telltale-trainer"
     )]
-    Version { path: String, found: u64, expected: u32 },
+    Version {
+        path: String,
+        found: u64,
+        expected: u32,
+    },
+    /// Parsed, but sizes or values disagree (see `Manifest::check`).
     #[error("{path}: inconsistent manifest: {message}")]
     Invalid { path: String, message: String },
 }
@@ -112,11 +133,19 @@ impl Manifest {
     pub fn load(dir: &Path) -> Result<Self, ManifestError> {
         let path = dir.join(MANIFEST_FILE);
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| ManifestError::Io { path: shown.clone(), source })?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|source| ManifestError::Parse { path: shown.clone(), source })?;
-        let found = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+        let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| ManifestError::Parse {
+                path: shown.clone(),
+                source,
+            })?;
+        let found = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
         if found != u64::from(MANIFEST_FORMAT_VERSION) {
             return Err(ManifestError::Version {
                 path: shown,
@@ -124,11 +153,15 @@ impl Manifest {
                 expected: MANIFEST_FORMAT_VERSION,
             });
         }
-        let manifest: Manifest = serde_json::from_value(value)
-            .map_err(|source| ManifestError::Parse { path: shown.clone(), source })?;
-        manifest
-            .check()
-            .map_err(|message| ManifestError::Invalid { path: shown, message })?;
+        let manifest: Manifest =
+            serde_json::from_value(value).map_err(|source| ManifestError::Parse {
+                path: shown.clone(),
+                source,
+            })?;
+        manifest.check().map_err(|message| ManifestError::Invalid {
+            path: shown,
+            message,
+        })?;
         Ok(manifest)
     }
 
@@ -155,10 +188,36 @@ impl Manifest {
             return Err(format!("normalizer must have {channels} channels"));
         }
         if self.latent_scale.len() != self.shape.hidden {
-            return Err(format!("latent_scale must have {} values", self.shape.hidden));
+            return Err(format!(
+                "latent_scale must have {} values",
+                self.shape.hidden
+            ));
         }
-        if self.calibration.normal_quantiles.len() < 2 {
+        let quantiles = &self.calibration.normal_quantiles;
+        if quantiles.len() < 2 {
             return Err("calibration.normal_quantiles needs at least 2 values".into());
+        }
+        if quantiles.iter().any(|q| !q.is_finite()) || !quantiles.is_sorted() {
+            return Err("calibration.normal_quantiles must be finite and ascending".into());
+        }
+        if self
+            .normalizer
+            .std
+            .iter()
+            .any(|s| !(s.is_finite() && *s > 0.0))
+            || self.normalizer.mean.iter().any(|m| !m.is_finite())
+        {
+            return Err("normalizer mean must be finite and std finite and positive".into());
+        }
+        if self.graphs.sequence_decoder.is_none()
+            && self.calibration.default_scorer != crate::scoring::ScorerKind::Latent
+        {
+            return Err("a model without a sequence decoder must use the latent scorer".into());
+        }
+        if self.graphs.head.is_none()
+            && self.calibration.default_scorer == crate::scoring::ScorerKind::Head
+        {
+            return Err("the head scorer needs a head graph".into());
         }
         self.window.validate().map_err(|e| e.to_string())?;
         Ok(())

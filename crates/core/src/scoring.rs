@@ -1,8 +1,13 @@
 //! Pure scoring math shared by the scorer (serving, evaluation) and the trainer (calibration).
-//!
-//! STUB: signatures are the contract; bodies are being implemented.
 
 use serde::{Deserialize, Serialize};
+
+/// Added to an error before its logarithm, so a perfect reconstruction stays finite.
+pub const LOG_EPS: f64 = 1e-8;
+/// Floor of a log-error standard deviation.
+pub const MIN_LOG_STD: f32 = 1e-6;
+/// Floor of a latent dimension's variance.
+pub const MIN_SCALE: f32 = 1e-6;
 
 /// Which raw score the calibrated `score` and the threshold are based on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,15 +26,20 @@ pub enum ScorerKind {
 /// Mean and standard deviation of `ln(error + 1e-8)` on normal validation windows.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LogStats {
+    /// Mean of the log errors.
     pub mean: f32,
+    /// Standard deviation of the log errors (floored at 1e-6 when used).
     pub std: f32,
 }
 
 /// Everything needed to turn raw errors into the calibrated `score` in [0, 1].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
+    /// The scorer whose raw value becomes `score`.
     pub default_scorer: ScorerKind,
+    /// Log statistics of the latent error.
     pub latent_log: LogStats,
+    /// Log statistics of the sequence error.
     pub sequence_log: LogStats,
     /// Raw values of `default_scorer` on normal validation windows at evenly spaced quantiles
     /// 0, 1/(n-1), …, 1 (ascending). `score` = interpolated rank among them.
@@ -38,11 +48,12 @@ pub struct Calibration {
 
 /// `(ln(latent) z-score + ln(sequence) z-score) / 2`.
 pub fn combined_raw(latent_error: f32, sequence_error: f32, calibration: &Calibration) -> f32 {
-    let _ = (latent_error, sequence_error, calibration);
-    todo!("core: combined_raw")
+    (log_z(latent_error, calibration.latent_log) + log_z(sequence_error, calibration.sequence_log))
+        / 2.0
 }
 
-/// The raw value of `kind` (`head` must be `Some` for `ScorerKind::Head`).
+/// The raw value of `kind` (`head` must be `Some` for `ScorerKind::Head`): the latent or sequence
+/// error itself, [`combined_raw`], or the head probability. `None` only for `Head` without one.
 pub fn raw_score(
     kind: ScorerKind,
     latent_error: f32,
@@ -50,14 +61,49 @@ pub fn raw_score(
     head_probability: Option<f32>,
     calibration: &Calibration,
 ) -> Option<f32> {
-    let _ = (kind, latent_error, sequence_error, head_probability, calibration);
-    todo!("core: raw_score")
+    match kind {
+        ScorerKind::Latent => Some(latent_error),
+        ScorerKind::Sequence => Some(sequence_error),
+        ScorerKind::Combined => Some(combined_raw(latent_error, sequence_error, calibration)),
+        ScorerKind::Head => head_probability,
+    }
 }
 
 /// Percentile of `raw` among the normal quantiles, in [0, 1], monotone non-decreasing in `raw`.
+///
+/// `normal_quantiles` must be ascending. Below the first → 0, above the last → 1; in between the
+/// rank `i / (n - 1)` is interpolated linearly between neighbouring quantiles, and a value equal to
+/// a run of equal quantiles gets the middle of their ranks. NaN for a NaN `raw` or no quantiles.
 pub fn calibrate(raw: f32, normal_quantiles: &[f32]) -> f32 {
-    let _ = (raw, normal_quantiles);
-    todo!("core: calibrate")
+    let n = normal_quantiles.len();
+    if raw.is_nan() || n == 0 {
+        return f32::NAN;
+    }
+    // The quantiles equal to `raw` are q[lo..above] (none when above == lo).
+    let lo = normal_quantiles.partition_point(|&q| q < raw);
+    let above = normal_quantiles.partition_point(|&q| q <= raw);
+    if above == 0 {
+        return 0.0;
+    }
+    if lo == n {
+        return 1.0;
+    }
+    if n == 1 {
+        return 0.5;
+    }
+    let last = (n - 1) as f64;
+    let rank = if above > lo {
+        // On a run of equal quantiles: the middle of its ranks.
+        (lo + above - 1) as f64 / 2.0
+    } else {
+        // Strictly between q[lo - 1] and q[lo], which therefore differ.
+        let (a, b) = (
+            f64::from(normal_quantiles[lo - 1]),
+            f64::from(normal_quantiles[lo]),
+        );
+        (lo - 1) as f64 + (f64::from(raw) - a) / (b - a)
+    };
+    (rank / last).clamp(0.0, 1.0) as f32
 }
 
 /// Errors of the sequence decoder's reconstruction of one window (normalised units).
@@ -74,7 +120,10 @@ pub struct SequenceErrors {
 
 /// Compare a window `x` with its reconstruction `recon` (both `[steps, channels]` row-major with at
 /// least `len` steps; steps from `len` on are ignored). The first `n_features` channels are the
-/// features.
+/// features. With `len == 0` the means are NaN and `per_step` is empty.
+///
+/// # Panics
+/// When `x` or `recon` holds fewer than `len * channels` values or `n_features > channels`.
 pub fn sequence_errors(
     x: &[f32],
     recon: &[f32],
@@ -82,20 +131,255 @@ pub fn sequence_errors(
     channels: usize,
     n_features: usize,
 ) -> SequenceErrors {
-    let _ = (x, recon, len, channels, n_features);
-    todo!("core: sequence_errors")
+    assert!(
+        n_features <= channels,
+        "sequence_errors: {n_features} features > {channels} channels"
+    );
+    let used = len * channels;
+    assert!(
+        x.len() >= used && recon.len() >= used,
+        "sequence_errors: need {used} values for {len} steps, got {} and {}",
+        x.len(),
+        recon.len()
+    );
+    let mut per_feature = vec![0.0f64; n_features];
+    let mut per_step = Vec::with_capacity(len);
+    let mut total = 0.0f64;
+    for (xs, rs) in x[..used]
+        .chunks_exact(channels)
+        .zip(recon[..used].chunks_exact(channels))
+    {
+        let mut step = 0.0f64;
+        for (c, (&a, &b)) in xs.iter().zip(rs).enumerate() {
+            let d = f64::from(a) - f64::from(b);
+            let sq = d * d;
+            step += sq;
+            if c < n_features {
+                per_feature[c] += sq;
+            }
+        }
+        total += step;
+        per_step.push((step / channels as f64) as f32);
+    }
+    let steps = len as f64;
+    SequenceErrors {
+        total: (total / used as f64) as f32,
+        per_feature: per_feature
+            .into_iter()
+            .map(|e| (e / steps) as f32)
+            .collect(),
+        per_step,
+    }
 }
 
 /// `mean_d (ĉ_d − c_d)² / scale_d` — the latent decoder's error with each context dimension scaled
-/// by its variance on normal data (`scale` floored at 1e-6).
+/// by its variance on normal data (`scale` floored at 1e-6). NaN for an empty context.
+///
+/// # Panics
+/// When the three slices differ in length.
 pub fn latent_error(context: &[f32], reconstruction: &[f32], scale: &[f32]) -> f32 {
-    let _ = (context, reconstruction, scale);
-    todo!("core: latent_error")
+    assert!(
+        context.len() == reconstruction.len() && context.len() == scale.len(),
+        "latent_error: context {}, reconstruction {} and scale {} differ in length",
+        context.len(),
+        reconstruction.len(),
+        scale.len()
+    );
+    if context.is_empty() {
+        return f32::NAN;
+    }
+    let sum: f64 = context
+        .iter()
+        .zip(reconstruction)
+        .zip(scale)
+        .map(|((&c, &r), &s)| {
+            let d = f64::from(r) - f64::from(c);
+            d * d / f64::from(s.max(MIN_SCALE))
+        })
+        .sum();
+    (sum / context.len() as f64) as f32
 }
 
 /// `ln(error + 1e-8)` standardised by `stats`: the head's error inputs and the combined score's
-/// terms.
+/// terms. Negative errors count as 0; `stats.std` is floored at 1e-6.
 pub fn log_z(error: f32, stats: LogStats) -> f32 {
-    let _ = (error, stats);
-    todo!("core: log_z")
+    let log = (f64::from(error.max(0.0)) + LOG_EPS).ln();
+    ((log - f64::from(stats.mean)) / f64::from(stats.std.max(MIN_LOG_STD))) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn calibration() -> Calibration {
+        Calibration {
+            default_scorer: ScorerKind::Combined,
+            latent_log: LogStats {
+                mean: 1.0,
+                std: 2.0,
+            },
+            sequence_log: LogStats {
+                mean: -1.0,
+                std: 0.5,
+            },
+            normal_quantiles: vec![0.0, 1.0, 2.0],
+        }
+    }
+
+    #[test]
+    fn log_z_standardises_the_log_error() {
+        let e = std::f32::consts::E.powi(3);
+        let z = log_z(
+            e,
+            LogStats {
+                mean: 1.0,
+                std: 2.0,
+            },
+        );
+        assert!((z - 1.0).abs() < 1e-5, "(3 - 1) / 2, got {z}");
+        let zero = log_z(
+            0.0,
+            LogStats {
+                mean: 0.0,
+                std: 1.0,
+            },
+        );
+        assert!((zero - 1e-8f64.ln() as f32).abs() < 1e-4);
+        assert_eq!(
+            log_z(
+                -5.0,
+                LogStats {
+                    mean: 0.0,
+                    std: 1.0
+                }
+            ),
+            zero,
+            "negative counts as 0"
+        );
+        let floored = log_z(
+            1.0,
+            LogStats {
+                mean: -1.0,
+                std: 0.0,
+            },
+        );
+        assert!(
+            (floored - 1e6).abs() < 1.0,
+            "std floored at 1e-6, got {floored}"
+        );
+    }
+
+    #[test]
+    fn combined_is_the_mean_of_both_z_scores() {
+        let c = calibration();
+        let (latent, sequence) = (std::f32::consts::E.powi(5), 1.0f32);
+        // latent: (5 - 1) / 2 = 2; sequence: (0 + 1) / 0.5 = 2.
+        let combined = combined_raw(latent, sequence, &c);
+        assert!((combined - 2.0).abs() < 1e-5, "{combined}");
+        assert_eq!(
+            raw_score(ScorerKind::Combined, latent, sequence, None, &c),
+            Some(combined)
+        );
+        assert_eq!(
+            raw_score(ScorerKind::Latent, latent, sequence, None, &c),
+            Some(latent)
+        );
+        assert_eq!(
+            raw_score(ScorerKind::Sequence, latent, sequence, None, &c),
+            Some(sequence)
+        );
+        assert_eq!(
+            raw_score(ScorerKind::Head, latent, sequence, Some(0.3), &c),
+            Some(0.3)
+        );
+        assert_eq!(
+            raw_score(ScorerKind::Head, latent, sequence, None, &c),
+            None
+        );
+    }
+
+    #[test]
+    fn calibrate_interpolates_ranks() {
+        let q = [0.0, 1.0, 2.0, 4.0, 8.0];
+        assert_eq!(calibrate(-1.0, &q), 0.0);
+        assert_eq!(calibrate(0.0, &q), 0.0);
+        assert_eq!(calibrate(0.5, &q), 0.125);
+        assert_eq!(calibrate(3.0, &q), 0.625);
+        assert_eq!(calibrate(8.0, &q), 1.0);
+        assert_eq!(calibrate(100.0, &q), 1.0);
+        assert!(calibrate(f32::NAN, &q).is_nan());
+        assert!(calibrate(1.0, &[]).is_nan());
+        assert_eq!(calibrate(1.0, &[1.0]), 0.5);
+        assert_eq!(calibrate(2.0, &[1.0]), 1.0);
+    }
+
+    #[test]
+    fn calibrate_handles_runs_of_equal_quantiles() {
+        // Ranks 0..4 over 4 gaps; q[1..=3] are equal.
+        let q = [0.0, 1.0, 1.0, 1.0, 2.0];
+        assert_eq!(calibrate(1.0, &q), 0.5, "middle of ranks 1..=3");
+        assert_eq!(calibrate(0.5, &q), 0.125);
+        assert_eq!(calibrate(1.5, &q), 0.875);
+        let flat = [3.0; 5];
+        assert_eq!(calibrate(3.0, &flat), 0.5);
+        assert_eq!(calibrate(2.9, &flat), 0.0);
+        assert_eq!(calibrate(3.1, &flat), 1.0);
+    }
+
+    #[test]
+    fn sequence_errors_by_hand() {
+        // 3 steps × 3 channels (2 features); the third step is padding and ignored.
+        let x = [1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 9.0, 9.0, 9.0];
+        let r = [0.0, 2.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let e = sequence_errors(&x, &r, 2, 3, 2);
+        // Squared differences: step 0 = [1, 0, 1], step 1 = [4, 0, 0].
+        assert_eq!(e.per_step, [2.0 / 3.0, 4.0 / 3.0]);
+        assert_eq!(e.per_feature, [2.5, 0.0]);
+        assert_eq!(e.total, 1.0);
+        let empty = sequence_errors(&x, &r, 0, 3, 2);
+        assert!(empty.total.is_nan() && empty.per_step.is_empty());
+    }
+
+    #[test]
+    fn latent_error_scales_each_dimension() {
+        let e = latent_error(&[1.0, 1.0, 0.0], &[3.0, 0.0, 0.0], &[4.0, 0.5, 0.0]);
+        // (4 / 4 + 1 / 0.5 + 0 / 1e-6) / 3 = 1.
+        assert!((e - 1.0).abs() < 1e-6, "{e}");
+        assert!(latent_error(&[], &[], &[]).is_nan());
+    }
+
+    #[test]
+    fn calibration_round_trips_through_json() {
+        let c = calibration();
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(text.contains("\"default_scorer\":\"combined\""), "{text}");
+        assert_eq!(serde_json::from_str::<Calibration>(&text).unwrap(), c);
+    }
+
+    proptest! {
+        #[test]
+        fn calibrate_is_monotone_and_bounded(
+            mut q in proptest::collection::vec(-100.0f32..100.0, 1..30),
+            repeat in 0usize..5,
+            a in -150.0f32..150.0,
+            b in -150.0f32..150.0,
+        ) {
+            // Repeat some quantiles to create runs of equal values.
+            let extra: Vec<f32> = q.iter().take(repeat).copied().collect();
+            q.extend(extra);
+            q.sort_by(f32::total_cmp);
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            let (s_lo, s_hi) = (calibrate(lo, &q), calibrate(hi, &q));
+            prop_assert!((0.0..=1.0).contains(&s_lo) && (0.0..=1.0).contains(&s_hi));
+            prop_assert!(s_lo <= s_hi, "calibrate({lo}) = {s_lo} > calibrate({hi}) = {s_hi}");
+            // Every quantile itself and points just around it keep the order too.
+            for &v in &q {
+                let below = calibrate(v - 1e-3, &q);
+                let at = calibrate(v, &q);
+                let above = calibrate(v + 1e-3, &q);
+                prop_assert!(below <= at && at <= above, "{below} {at} {above} around {v}");
+            }
+        }
+    }
 }

@@ -1,11 +1,15 @@
 //! Binning irregular events into fixed time steps (DESIGN §1).
-//!
-//! STUB: signatures are the contract; bodies are being implemented.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
+
+/// Longest window a spec may describe (100 years), so time arithmetic cannot overflow.
+pub const MAX_LENGTH_SECS: i64 = 100 * 366 * 24 * 3600;
+
+/// Most steps a window may have, so one window cannot exhaust memory.
+pub const MAX_STEPS: usize = 1_000_000;
 
 /// How a window is cut into steps. Stored in the model manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,14 +22,21 @@ pub struct WindowSpec {
 
 impl Default for WindowSpec {
     fn default() -> Self {
-        Self { length_secs: 10 * 24 * 3600, step_secs: 3600 }
+        Self {
+            length_secs: 10 * 24 * 3600,
+            step_secs: 3600,
+        }
     }
 }
 
 impl WindowSpec {
     /// Maximum number of steps T = ceil(length / step).
+    /// Zero for a spec that [`validate`](Self::validate) rejects.
     pub fn max_steps(&self) -> usize {
-        todo!("core: WindowSpec::max_steps")
+        if self.length_secs <= 0 || self.step_secs <= 0 {
+            return 0;
+        }
+        (self.length_secs as u64).div_ceil(self.step_secs as u64) as usize
     }
 
     /// Channels per step for `n_features` features: the features, `log1p(count)`, `empty`.
@@ -34,8 +45,29 @@ impl WindowSpec {
     }
 
     /// Reject zero/negative lengths or a step longer than the window.
+    /// Also rejects windows longer than [`MAX_LENGTH_SECS`] or with more than [`MAX_STEPS`] steps.
     pub fn validate(&self) -> Result<(), WindowError> {
-        todo!("core: WindowSpec::validate")
+        let Self {
+            length_secs,
+            step_secs,
+        } = *self;
+        let problem = if length_secs <= 0 {
+            format!("window length must be positive, got {length_secs} s")
+        } else if step_secs <= 0 {
+            format!("step length must be positive, got {step_secs} s")
+        } else if step_secs > length_secs {
+            format!("step ({step_secs} s) is longer than the window ({length_secs} s)")
+        } else if length_secs > MAX_LENGTH_SECS {
+            format!("window length {length_secs} s is longer than {MAX_LENGTH_SECS} s (100 years)")
+        } else if self.max_steps() > MAX_STEPS {
+            format!(
+                "{} steps of {step_secs} s per window is more than the limit of {MAX_STEPS}",
+                self.max_steps()
+            )
+        } else {
+            return Ok(());
+        };
+        Err(WindowError::Spec(problem))
     }
 }
 
@@ -43,34 +75,50 @@ impl WindowSpec {
 /// Channel order: features in manifest order, then `log1p(count)`, then `empty` (1.0 / 0.0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BinnedWindow {
+    /// Number of steps (1 ..= `WindowSpec::max_steps`).
     pub len: usize,
+    /// Values per step: features + 2.
     pub channels: usize,
+    /// `len * channels` values, step by step.
     pub data: Vec<f32>,
-    /// Start of the first step and end of the window.
+    /// Start of the first step (later than the window start for a short history).
     pub start: DateTime<Utc>,
+    /// End of the window (inclusive).
     pub end: DateTime<Utc>,
     /// Events that fell inside the window.
     pub events_used: usize,
 }
 
 impl BinnedWindow {
+    /// The `channels` values of step `t`.
     pub fn step(&self, t: usize) -> &[f32] {
         &self.data[t * self.channels..(t + 1) * self.channels]
     }
 }
 
+/// Why events could not be binned into a window.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WindowError {
+    /// No events at all.
     #[error("the window has no events")]
     Empty,
+    /// Events exist, but none between the window start and `end`.
     #[error("no events fall inside the window ending at {end}")]
     NoEventsInWindow { end: DateTime<Utc> },
+    /// An event (index into the input) has the wrong number of features.
     #[error("event {index} has {got} feature values, the model expects {expected}")]
-    FeatureCount { index: usize, got: usize, expected: usize },
+    FeatureCount {
+        index: usize,
+        got: usize,
+        expected: usize,
+    },
+    /// An event inside the window has a NaN or infinite feature value.
     #[error("event {index} has a non-finite value for feature {feature}")]
     NonFinite { index: usize, feature: usize },
+    /// Event `index` is not later than the one before it.
     #[error("events must be sorted by timestamp with no duplicates (event {index})")]
     Unsorted { index: usize },
+    /// The spec fails `WindowSpec::validate`.
     #[error("invalid window spec: {0}")]
     Spec(String),
 }
@@ -89,6 +137,79 @@ pub fn bin_events(
     spec: &WindowSpec,
     end: Option<DateTime<Utc>>,
 ) -> Result<BinnedWindow, WindowError> {
-    let _ = (events, n_features, spec, end);
-    todo!("core: bin_events")
+    spec.validate()?;
+    let last = events.last().ok_or(WindowError::Empty)?;
+    if let Some(index) = (1..events.len()).find(|&i| events[i].timestamp <= events[i - 1].timestamp)
+    {
+        return Err(WindowError::Unsorted { index });
+    }
+    let end = end.unwrap_or(last.timestamp);
+    let window_start = end
+        .checked_sub_signed(Duration::seconds(spec.length_secs))
+        .ok_or_else(|| WindowError::Spec(format!("window ending at {end} starts before year 0")))?;
+    let lo = events.partition_point(|e| e.timestamp < window_start);
+    let hi = events.partition_point(|e| e.timestamp <= end);
+    if lo >= hi {
+        return Err(WindowError::NoEventsInWindow { end });
+    }
+    let inside = &events[lo..hi];
+    for (k, event) in inside.iter().enumerate() {
+        let index = lo + k;
+        if event.features.len() != n_features {
+            let got = event.features.len();
+            return Err(WindowError::FeatureCount {
+                index,
+                got,
+                expected: n_features,
+            });
+        }
+        if let Some(feature) = event.features.iter().position(|v| !v.is_finite()) {
+            return Err(WindowError::NonFinite { index, feature });
+        }
+    }
+
+    let max_steps = spec.max_steps();
+    let step_of = |t: DateTime<Utc>| {
+        let secs = (t - window_start).num_seconds();
+        ((secs / spec.step_secs) as usize).min(max_steps - 1)
+    };
+    let first_step = step_of(inside[0].timestamp);
+    let len = max_steps - first_step;
+    let channels = WindowSpec::channels(n_features);
+    let mut data = vec![0.0f32; len * channels];
+    let mut sums = vec![0.0f64; n_features];
+    let mut next = 0;
+    for t in 0..len {
+        sums.fill(0.0);
+        let mut count = 0usize;
+        while next < inside.len() && step_of(inside[next].timestamp) == first_step + t {
+            for (sum, &value) in sums.iter_mut().zip(&inside[next].features) {
+                *sum += f64::from(value);
+            }
+            count += 1;
+            next += 1;
+        }
+        let (before, row) = data.split_at_mut(t * channels);
+        let row = &mut row[..channels];
+        if count > 0 {
+            for (out, sum) in row.iter_mut().zip(&sums) {
+                *out = (sum / count as f64) as f32;
+            }
+        } else {
+            // The first step holds the first event, so an empty step always has a previous one.
+            let previous = &before[(t - 1) * channels..(t - 1) * channels + n_features];
+            row[..n_features].copy_from_slice(previous);
+        }
+        row[n_features] = (count as f64).ln_1p() as f32;
+        row[n_features + 1] = if count == 0 { 1.0 } else { 0.0 };
+    }
+    let start = window_start + Duration::seconds(first_step as i64 * spec.step_secs);
+    Ok(BinnedWindow {
+        len,
+        channels,
+        data,
+        start,
+        end,
+        events_used: inside.len(),
+    })
 }
