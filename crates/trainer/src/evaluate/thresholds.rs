@@ -1,0 +1,74 @@
+//! How each scorer's threshold is chosen — never with the evaluated labels.
+
+use telltale_core::manifest::ThresholdMethod;
+use telltale_core::{Calibration, Manifest, ScorerKind};
+
+use super::summary::{COMBINED, HEAD, LATENT, SEQUENCE, ThresholdChoice, threshold_at_far};
+
+/// `snake_case` name of a scorer kind, as in the manifest.
+pub fn kind_name(kind: ScorerKind) -> &'static str {
+    match kind {
+        ScorerKind::Latent => LATENT,
+        ScorerKind::Sequence => SEQUENCE,
+        ScorerKind::Combined => COMBINED,
+        ScorerKind::Head => HEAD,
+    }
+}
+
+/// The threshold stored in a manifest (on the calibrated score), described for the report.
+pub fn stored_threshold(manifest: &Manifest, what: &str) -> ThresholdChoice {
+    let how = match &manifest.threshold.method {
+        ThresholdMethod::TargetFar { far } => {
+            format!(
+                "{:.1} % false-alarm rate on normal validation windows",
+                far * 100.0
+            )
+        }
+        ThresholdMethod::BestF1 { validation_f1 } => {
+            format!("best F1 ({validation_f1:.3}) on labelled validation windows")
+        }
+    };
+    ThresholdChoice {
+        value: manifest.threshold.score,
+        scale: "calibrated".into(),
+        source: format!("stored in the {what} manifest: {how}"),
+    }
+}
+
+/// Threshold for a scorer that is not the model's default: 1 % FAR on the validation windows when
+/// the file holds some, else a fallback from the manifest's calibration statistics.
+pub fn derived_threshold(
+    name: &str,
+    validation: &[f32],
+    calibration: &Calibration,
+) -> ThresholdChoice {
+    if !validation.is_empty() {
+        return threshold_at_far(validation, "validation windows of the model's split");
+    }
+    // z for a one-sided 1 % tail of a normal distribution.
+    const Z99: f32 = 2.326;
+    let lognormal = |stats: telltale_core::LogStats, what: &str| ThresholdChoice {
+        value: (stats.mean + Z99 * stats.std).exp() - 1e-8,
+        scale: "raw".into(),
+        source: format!(
+            "99th percentile of a log-normal fit to the manifest's {what} statistics on normal \
+             validation windows (no validation windows in this file)"
+        ),
+    };
+    match name {
+        LATENT => lognormal(calibration.latent_log, "latent-error"),
+        SEQUENCE => lognormal(calibration.sequence_log, "sequence-error"),
+        COMBINED => ThresholdChoice {
+            value: Z99,
+            scale: "raw".into(),
+            source: "z = 2.33 on the combined log-z scale (1 % tail if its spread is at most one; \
+                     no validation windows in this file)"
+                .into(),
+        },
+        _ => ThresholdChoice {
+            value: 0.5,
+            scale: "raw".into(),
+            source: "probability 0.5 (no validation windows in this file)".into(),
+        },
+    }
+}

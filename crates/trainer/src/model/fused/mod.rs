@@ -1,0 +1,200 @@
+//! A fused LSTM step for burn's CPU backend: one autodiff node per step (recurrent matmul, gate
+//! activations and state update) instead of a dozen small tensor operations, each with its own
+//! pass over memory, allocation and graph bookkeeping. Written as a burn backend extension
+//! (`Flex` kernels plus a hand-written `Autodiff` backward); the tests check forward and gradients
+//! against the same cell composed from burn's own operations.
+//!
+//! State layout: one `[batch, 2H]` tensor `[h | c]` per step (burn's autodiff ops have one output,
+//! so hidden and cell state travel together). Gate pre-activations are `[batch, 4H]` in the order
+//! i, f, g, o with the g block at twice its value (see [`super::lstm::Lstm`]):
+//! `i, f, q, o = σ(z)`, `g = 2q − 1 = tanh(z_g / 2)`, `c' = f c + i g`, `h' = o tanh(c')`.
+
+mod flex;
+#[cfg(test)]
+mod tests;
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::prelude::*;
+use burn_autodiff::Autodiff;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+
+/// The fused cell as backend operations.
+#[backend_extension(Flex, Autodiff)]
+pub trait LstmCellOps: Backend {
+    /// A whole step: `gates = projected + h W_hh` (h = first half of `state`, `recurrent` is
+    /// `W_hh` `[H, 4H]`), then the cell. One autodiff node instead of matmul, add and cell.
+    fn lstm_step(
+        projected: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// Forward of [`lstm_step`](LstmCellOps::lstm_step): new state and gate activations.
+    fn lstm_step_forward(
+        projected: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Backward of [`lstm_step`](LstmCellOps::lstm_step): gradients of `projected`, `state` and
+    /// `recurrent`.
+    fn lstm_step_backward(
+        activations: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        output: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// New state `[h' | c']` from gate pre-activations and the previous state `[h | c]`.
+    fn lstm_cell(gates: FloatTensor<Self>, state: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// Forward kernel: the new state and the gate activations `[i, f, q, o]` kept for backward.
+    fn lstm_cell_forward(
+        gates: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Backward kernel: gradients of the gate pre-activations and of the previous state (its h
+    /// half is zero: h reaches the step only through the gates).
+    fn lstm_cell_backward(
+        activations: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        output: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// `[h' | c']` after one step from the input projection, the previous `[h | c]` and `W_hh`.
+pub fn lstm_step(projected: Tensor<2>, state: Tensor<2>, recurrent: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as LstmCellOps>::lstm_step(
+        projected.into_dispatch(),
+        state.into_dispatch(),
+        recurrent.into_dispatch(),
+    ))
+}
+
+/// `[h' | c']` of one step from gate pre-activations (tensor-level entry point).
+pub fn lstm_cell(gates: Tensor<2>, state: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as LstmCellOps>::lstm_cell(
+        gates.into_dispatch(),
+        state.into_dispatch(),
+    ))
+}
+#[derive(Debug)]
+struct CellBackward;
+
+impl<B: Backend + LstmCellOps> Backward<B, 2> for CellBackward {
+    /// Activations, previous state, new state.
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (activations, state, output) = ops.state;
+        let [node_gates, node_state] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (d_gates, d_state) = B::lstm_cell_backward(activations, state, output, grad);
+        if let Some(node) = node_gates {
+            grads.register::<B>(node.id, d_gates);
+        }
+        if let Some(node) = node_state {
+            grads.register::<B>(node.id, d_state);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct StepBackward;
+
+impl<B: Backend + LstmCellOps> Backward<B, 3> for StepBackward {
+    /// Activations, previous state, new state, recurrent weights.
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (activations, state, output, recurrent) = ops.state;
+        let [node_projected, node_state, node_recurrent] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (d_projected, d_state, d_recurrent) =
+            B::lstm_step_backward(activations, state, output, recurrent, grad);
+        for (node, value) in [
+            (node_projected, d_projected),
+            (node_state, d_state),
+            (node_recurrent, d_recurrent),
+        ] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+impl<B: Backend + LstmCellOps, C: CheckpointStrategy> LstmCellOps for Autodiff<B, C> {
+    fn lstm_step(
+        projected: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let guards = [projected.node(), state.node(), recurrent.node()];
+        let (state, recurrent) = (state.into_primitive(), recurrent.into_primitive());
+        let (output, activations) =
+            B::lstm_step_forward(projected.into_primitive(), state.clone(), recurrent.clone());
+        match StepBackward.prepare::<C>(guards).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                prep.finish((activations, state, output.clone(), recurrent), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        }
+    }
+
+    fn lstm_step_forward(
+        _projected: FloatTensor<Self>,
+        _state: FloatTensor<Self>,
+        _recurrent: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        unreachable!("the forward kernel runs on the inner backend")
+    }
+
+    fn lstm_step_backward(
+        _activations: FloatTensor<Self>,
+        _state: FloatTensor<Self>,
+        _output: FloatTensor<Self>,
+        _recurrent: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        unreachable!("the backward kernel runs on the inner backend")
+    }
+
+    fn lstm_cell(gates: FloatTensor<Self>, state: FloatTensor<Self>) -> FloatTensor<Self> {
+        let guards = [gates.node(), state.node()];
+        let state = state.into_primitive();
+        let (output, activations) = B::lstm_cell_forward(gates.into_primitive(), state.clone());
+        match CellBackward.prepare::<C>(guards).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((activations, state, output.clone()), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        }
+    }
+
+    fn lstm_cell_forward(
+        _gates: FloatTensor<Self>,
+        _state: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        unreachable!("the forward kernel runs on the inner backend")
+    }
+
+    fn lstm_cell_backward(
+        _activations: FloatTensor<Self>,
+        _state: FloatTensor<Self>,
+        _output: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        unreachable!("the backward kernel runs on the inner backend")
+    }
+}
