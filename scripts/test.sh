@@ -32,7 +32,7 @@ pg_start "$work/pg"
 
 # A small real model, trained and exported by the project's own trainer, for the server's tests.
 log "training a small model for the server tests"
-trainer=target/debug/telltale-trainer
+trainer="${CARGO_TARGET_DIR:-target}/debug/telltale-trainer"
 "$trainer" synth --sensors 120 --days 10 --features 2 --alert-rate 0.05 --seed 7 \
   --out "$work/events.csv" >/dev/null 2>&1
 "$trainer" train --events "$work/events.csv" --out "$work/model" --epochs 2 --hidden 8 \
