@@ -173,7 +173,7 @@ impl Manifest {
 
     /// Internal consistency: sizes agree with each other.
     pub fn check(&self) -> Result<(), String> {
-        let channels = WindowSpec::channels(self.feature_names.len());
+        let channels = self.window.channel_count(self.feature_names.len());
         if self.feature_names.is_empty() {
             return Err("no feature names".into());
         }

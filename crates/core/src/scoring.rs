@@ -8,6 +8,11 @@ pub const LOG_EPS: f64 = 1e-8;
 pub const MIN_LOG_STD: f32 = 1e-6;
 /// Floor of a latent dimension's variance.
 pub const MIN_SCALE: f32 = 1e-6;
+/// Steps of the moving average behind [`SequenceErrors::peak`]: one day at the default 1 h step.
+/// Long enough that the noise of single steps averages out, short enough that a sustained
+/// departure of a few hours still moves it, and a whole day so that what is left of a daily
+/// cycle cancels (measured against 6, 12, 36 and 48 steps and a multi-width scan on `synth`).
+pub const PEAK_STEPS: usize = 24;
 
 /// Which raw score the calibrated `score` and the threshold are based on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,6 +26,9 @@ pub enum ScorerKind {
     Combined,
     /// Probability from the supervised head (only when labels were used).
     Head,
+    /// [`SequenceErrors::peak`]: the largest sustained local departure of any channel from its
+    /// reconstruction, so a local anomaly is not diluted by the rest of the window.
+    Peak,
 }
 
 /// Mean and standard deviation of `ln(error + 1e-8)` on normal validation windows.
@@ -53,7 +61,8 @@ pub fn combined_raw(latent_error: f32, sequence_error: f32, calibration: &Calibr
 }
 
 /// The raw value of `kind` (`head` must be `Some` for `ScorerKind::Head`): the latent or sequence
-/// error itself, [`combined_raw`], or the head probability. `None` only for `Head` without one.
+/// error itself, [`combined_raw`], or the head probability. `None` for `Head` without a
+/// probability and for `Peak`, which needs the per-step errors: use [`raw_value`] for it.
 pub fn raw_score(
     kind: ScorerKind,
     latent_error: f32,
@@ -66,6 +75,34 @@ pub fn raw_score(
         ScorerKind::Sequence => Some(sequence_error),
         ScorerKind::Combined => Some(combined_raw(latent_error, sequence_error, calibration)),
         ScorerKind::Head => head_probability,
+        ScorerKind::Peak => None,
+    }
+}
+
+/// Every raw error of one window, the inputs of [`raw_value`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawErrors {
+    /// Variance-scaled latent error.
+    pub latent: f32,
+    /// Mean squared sequence error ([`SequenceErrors::total`]).
+    pub sequence: f32,
+    /// Peak local sequence error ([`SequenceErrors::peak`]).
+    pub peak: f32,
+    /// Head probability, when the model has a head.
+    pub head: Option<f32>,
+}
+
+/// The raw value of `kind` for a window: like [`raw_score`], plus `Peak`.
+pub fn raw_value(kind: ScorerKind, errors: &RawErrors, calibration: &Calibration) -> Option<f32> {
+    match kind {
+        ScorerKind::Peak => Some(errors.peak),
+        _ => raw_score(
+            kind,
+            errors.latent,
+            errors.sequence,
+            errors.head,
+            calibration,
+        ),
     }
 }
 
@@ -116,6 +153,11 @@ pub struct SequenceErrors {
     pub per_feature: Vec<f32>,
     /// Mean squared error over channels at each valid step: "when in the window".
     pub per_step: Vec<f32>,
+    /// Largest square of the mean signed error (input − reconstruction) of one channel over any
+    /// run of [`PEAK_STEPS`] consecutive valid steps (all of them when the window is shorter), over
+    /// every channel but the `empty` flag (short quiet periods are normal). A sustained shift of
+    /// one channel shows here while the noise of single steps averages out.
+    pub peak: f32,
 }
 
 /// Compare a window `x` with its reconstruction `recon` (both `[steps, channels]` row-major with at
@@ -142,8 +184,19 @@ pub fn sequence_errors(
         x.len(),
         recon.len()
     );
+    // With step std channels (`2 * n_features + 2`), a feature's error covers its mean channel
+    // and its std channel.
+    let std_channels = channels == 2 * n_features + 2 && n_features > 0;
+    let empty_flag = n_features + 1;
     let mut per_feature = vec![0.0f64; n_features];
     let mut per_step = Vec::with_capacity(len);
+    // Signed errors of the peak's channels (all but the `empty` flag), step-major.
+    let peak_channels = if channels > empty_flag {
+        channels - 1
+    } else {
+        channels
+    };
+    let mut local = Vec::with_capacity(len * peak_channels);
     let mut total = 0.0f64;
     for (xs, rs) in x[..used]
         .chunks_exact(channels)
@@ -156,20 +209,46 @@ pub fn sequence_errors(
             step += sq;
             if c < n_features {
                 per_feature[c] += sq;
+            } else if std_channels && c > empty_flag {
+                per_feature[c - n_features - 2] += sq;
+            }
+            if c != empty_flag {
+                local.push(d);
             }
         }
         total += step;
         per_step.push((step / channels as f64) as f32);
     }
-    let steps = len as f64;
+    let per_feature_steps = if std_channels { 2.0 } else { 1.0 } * len as f64;
     SequenceErrors {
         total: (total / used as f64) as f32,
         per_feature: per_feature
             .into_iter()
-            .map(|e| (e / steps) as f32)
+            .map(|e| (e / per_feature_steps) as f32)
             .collect(),
         per_step,
+        peak: peak_of(&local, len, peak_channels, PEAK_STEPS),
     }
+}
+
+/// Largest squared moving average (`width` steps, or all `len` when fewer) of any channel of the
+/// signed errors `d` (`[len, channels]` row-major). NaN when `len` or `channels` is zero.
+fn peak_of(d: &[f64], len: usize, channels: usize, width: usize) -> f32 {
+    if len == 0 || channels == 0 {
+        return f32::NAN;
+    }
+    let width = width.clamp(1, len);
+    let mut best = 0.0f64;
+    for c in 0..channels {
+        let at = |t: usize| d[t * channels + c];
+        let mut sum: f64 = (0..width).map(at).sum();
+        best = best.max(sum.abs());
+        for t in width..len {
+            sum += at(t) - at(t - width);
+            best = best.max(sum.abs());
+        }
+    }
+    (best / width as f64).powi(2) as f32
 }
 
 /// `mean_d (ĉ_d − c_d)² / scale_d` — the latent decoder's error with each context dimension scaled
@@ -337,8 +416,65 @@ mod tests {
         assert_eq!(e.per_step, [2.0 / 3.0, 4.0 / 3.0]);
         assert_eq!(e.per_feature, [2.5, 0.0]);
         assert_eq!(e.total, 1.0);
+        // Two steps < PEAK_STEPS: the peak averages both. Signed errors: channel 0 (1 − 2) / 2,
+        // channel 2 (−1 + 0) / 2 (no `empty` flag among 3 channels for 2 features).
+        assert_eq!(e.peak, 0.25);
         let empty = sequence_errors(&x, &r, 0, 3, 2);
         assert!(empty.total.is_nan() && empty.per_step.is_empty());
+    }
+
+    #[test]
+    fn peak_finds_a_sustained_shift_and_ignores_noise_and_the_empty_flag() {
+        // 96 steps × 3 channels (1 feature, count, empty); the reconstruction is all zeros.
+        let (len, channels) = (96, 3);
+        let mut x = vec![0.0f32; len * channels];
+        for t in 40..40 + PEAK_STEPS {
+            x[t * channels] = 2.0; // a shift of the feature lasting one peak width
+        }
+        x[5 * channels] = 10.0; // a single-step glitch
+        for t in 0..len {
+            // Alternating noise on the count channel averages out.
+            x[t * channels + 1] = if t % 2 == 0 { 3.0 } else { -3.0 };
+        }
+        for t in 60..90 {
+            x[t * channels + 2] = 5.0; // a long quiet period: the `empty` flag is not scored
+        }
+        let recon = vec![0.0f32; len * channels];
+        let e = sequence_errors(&x, &recon, len, channels, 1);
+        assert!((e.peak - 4.0).abs() < 1e-6, "{}", e.peak);
+        assert!(
+            e.total > e.peak,
+            "the mean squared error is dominated by noise: {}",
+            e.total
+        );
+        let errors = RawErrors {
+            latent: 0.0,
+            sequence: e.total,
+            peak: e.peak,
+            head: None,
+        };
+        let c = calibration();
+        assert_eq!(raw_value(ScorerKind::Peak, &errors, &c), Some(e.peak));
+        assert_eq!(raw_value(ScorerKind::Sequence, &errors, &c), Some(e.total));
+        assert_eq!(raw_score(ScorerKind::Peak, 0.0, e.total, None, &c), None);
+    }
+
+    #[test]
+    fn step_std_channels_count_towards_their_feature_and_the_peak() {
+        // 2 features with std channels: [f0, f1, count, empty, std0, std1]; 30 steps.
+        let (len, channels, n) = (30, 6, 2);
+        let mut x = vec![0.0f32; len * channels];
+        for t in 0..len {
+            x[t * channels + 5] = 1.0; // feature 1's std channel is off by 1 everywhere
+        }
+        let recon = vec![0.0f32; len * channels];
+        let e = sequence_errors(&x, &recon, len, channels, n);
+        assert_eq!(
+            e.per_feature,
+            [0.0, 0.5],
+            "mean of the mean and std channels"
+        );
+        assert_eq!(e.peak, 1.0);
     }
 
     #[test]

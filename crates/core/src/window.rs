@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
 
+mod center;
+
+pub use center::{Centering, MAD_TO_STD, center_window, daily_period};
+
 /// Longest window a spec may describe (100 years), so time arithmetic cannot overflow.
 pub const MAX_LENGTH_SECS: i64 = 100 * 366 * 24 * 3600;
 
@@ -18,6 +22,14 @@ pub struct WindowSpec {
     pub length_secs: i64,
     /// Step length in seconds (default 1 hour → 240 steps).
     pub step_secs: i64,
+    /// Per-window centring applied after binning (absent in older manifests: none).
+    #[serde(default)]
+    pub centering: Centering,
+    /// Add, per feature, the standard deviation of its events within each step (after the
+    /// `empty` flag): variance bursts and stuck values barely move a step's mean but show here.
+    /// Absent in older manifests: no such channels.
+    #[serde(default)]
+    pub step_std: bool,
 }
 
 impl Default for WindowSpec {
@@ -25,6 +37,8 @@ impl Default for WindowSpec {
         Self {
             length_secs: 10 * 24 * 3600,
             step_secs: 3600,
+            centering: Centering::None,
+            step_std: false,
         }
     }
 }
@@ -39,9 +53,20 @@ impl WindowSpec {
         (self.length_secs as u64).div_ceil(self.step_secs as u64) as usize
     }
 
-    /// Channels per step for `n_features` features: the features, `log1p(count)`, `empty`.
+    /// Channels per step for `n_features` features without step std channels: the features,
+    /// `log1p(count)`, `empty` (the default spec; see [`channel_count`](Self::channel_count)).
     pub fn channels(n_features: usize) -> usize {
         n_features + 2
+    }
+
+    /// Channels per step for `n_features` features with this spec: the features,
+    /// `log1p(count)`, `empty`, then one within-step std per feature when `step_std` is set.
+    pub fn channel_count(&self, n_features: usize) -> usize {
+        if self.step_std {
+            2 * n_features + 2
+        } else {
+            n_features + 2
+        }
     }
 
     /// Reject zero/negative lengths or a step longer than the window.
@@ -50,6 +75,7 @@ impl WindowSpec {
         let Self {
             length_secs,
             step_secs,
+            ..
         } = *self;
         let problem = if length_secs <= 0 {
             format!("window length must be positive, got {length_secs} s")
@@ -72,12 +98,13 @@ impl WindowSpec {
 }
 
 /// A binned window: `len` steps × `channels` values, row-major (`data[t * channels + c]`).
-/// Channel order: features in manifest order, then `log1p(count)`, then `empty` (1.0 / 0.0).
+/// Channel order: features in manifest order, then `log1p(count)`, then `empty` (1.0 / 0.0), then
+/// (with [`WindowSpec::step_std`]) each feature's within-step standard deviation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BinnedWindow {
     /// Number of steps (1 ..= `WindowSpec::max_steps`).
     pub len: usize,
-    /// Values per step: features + 2.
+    /// Values per step: [`WindowSpec::channel_count`].
     pub channels: usize,
     /// `len * channels` values, step by step.
     pub data: Vec<f32>,
@@ -129,8 +156,10 @@ pub enum WindowError {
 /// Step `i` of the full window covers `[end - length + i*step, end - length + (i+1)*step)`, the last
 /// step also includes `end`. A sensor with less history gets a shorter sequence starting at the step
 /// of its first event inside the window (never zero-padded). Per step: each feature's mean of its
-/// events (carried forward from the previous step when the step is empty), `log1p(count)`, and the
-/// empty flag. Events after `end` or before the window start are ignored.
+/// events (carried forward from the previous step when the step is empty), `log1p(count)`, the
+/// empty flag, and with `spec.step_std` each feature's population std of its events in the step
+/// (carried forward when the step has fewer than two events; 0 before any such step). Events after `end` or before the window start are ignored. Last, the spec's
+/// [`Centering`] is applied (see [`center_window`]).
 pub fn bin_events(
     events: &[Event],
     n_features: usize,
@@ -175,16 +204,24 @@ pub fn bin_events(
     };
     let first_step = step_of(inside[0].timestamp);
     let len = max_steps - first_step;
-    let channels = WindowSpec::channels(n_features);
+    let channels = spec.channel_count(n_features);
     let mut data = vec![0.0f32; len * channels];
     let mut sums = vec![0.0f64; n_features];
+    let mut squares = vec![0.0f64; n_features];
     let mut next = 0;
     for t in 0..len {
         sums.fill(0.0);
+        squares.fill(0.0);
+        // Shifted by the step's first event so that a large level does not cancel the spread.
+        let shift = inside.get(next).map(|e| e.features.clone());
         let mut count = 0usize;
         while next < inside.len() && step_of(inside[next].timestamp) == first_step + t {
-            for (sum, &value) in sums.iter_mut().zip(&inside[next].features) {
-                *sum += f64::from(value);
+            for (k, &value) in inside[next].features.iter().enumerate() {
+                sums[k] += f64::from(value);
+                if let Some(shift) = &shift {
+                    let d = f64::from(value) - f64::from(shift[k]);
+                    squares[k] += d * d;
+                }
             }
             count += 1;
             next += 1;
@@ -202,6 +239,29 @@ pub fn bin_events(
         }
         row[n_features] = (count as f64).ln_1p() as f32;
         row[n_features + 1] = if count == 0 { 1.0 } else { 0.0 };
+        if spec.step_std {
+            let stds = &mut row[n_features + 2..];
+            if count >= 2 {
+                for k in 0..n_features {
+                    let shift = shift.as_ref().map_or(0.0, |s| f64::from(s[k]));
+                    let mean = sums[k] / count as f64 - shift;
+                    let var = (squares[k] / count as f64 - mean * mean).max(0.0);
+                    stds[k] = var.sqrt() as f32;
+                }
+            } else if t > 0 {
+                // Fewer than two events: the spread is unknown, so it is carried forward.
+                let previous = &before[(t - 1) * channels + n_features + 2..t * channels];
+                stds.copy_from_slice(previous);
+            }
+        }
+    }
+    match spec.centering {
+        Centering::None => {}
+        Centering::MedianMad => center_window(&mut data, channels, n_features, 1),
+        Centering::DailyMedianMad => {
+            let period = daily_period(spec.step_secs, len);
+            center_window(&mut data, channels, n_features, period);
+        }
     }
     let start = window_start + Duration::seconds(first_step as i64 * spec.step_secs);
     Ok(BinnedWindow {

@@ -20,6 +20,8 @@ const HOUR: i64 = 3600;
 const FOUR_HOURS: WindowSpec = WindowSpec {
     length_secs: 4 * HOUR,
     step_secs: HOUR,
+    centering: telltale_core::window::Centering::None,
+    step_std: false,
 };
 
 #[test]
@@ -35,7 +37,9 @@ fn max_steps_rounds_up() {
     assert_eq!(
         WindowSpec {
             length_secs: 10,
-            step_secs: 3
+            step_secs: 3,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         }
         .max_steps(),
         4
@@ -43,7 +47,9 @@ fn max_steps_rounds_up() {
     assert_eq!(
         WindowSpec {
             length_secs: 9,
-            step_secs: 3
+            step_secs: 3,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         }
         .max_steps(),
         3
@@ -51,7 +57,9 @@ fn max_steps_rounds_up() {
     assert_eq!(
         WindowSpec {
             length_secs: 0,
-            step_secs: 3
+            step_secs: 3,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         }
         .max_steps(),
         0
@@ -72,6 +80,8 @@ fn bad_specs_are_rejected_with_a_reason() {
         let err = WindowSpec {
             length_secs,
             step_secs,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         }
         .validate()
         .unwrap_err();
@@ -175,6 +185,8 @@ fn bad_event_lists_are_errors() {
     let spec = WindowSpec {
         length_secs: 1,
         step_secs: 2,
+        centering: telltale_core::window::Centering::None,
+        step_std: false,
     };
     assert!(matches!(
         bin_events(&infinite, 2, &spec, None),
@@ -187,6 +199,8 @@ fn a_length_that_is_not_a_multiple_of_the_step_has_a_short_last_step() {
     let spec = WindowSpec {
         length_secs: 10,
         step_secs: 4,
+        centering: telltale_core::window::Centering::None,
+        step_std: false,
     };
     // Window [0, 10]: steps [0,4) [4,8) [8,10].
     let events = [ev(0, &[1.0]), ev(8, &[2.0]), ev(10, &[4.0])];

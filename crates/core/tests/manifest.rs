@@ -140,6 +140,8 @@ fn inconsistent_sizes_and_values_are_caught() {
     m.window = WindowSpec {
         length_secs: 10,
         step_secs: 20,
+        centering: telltale_core::window::Centering::None,
+        step_std: false,
     };
     assert!(load_err(&m).contains("invalid window spec"));
 }

@@ -31,6 +31,15 @@ pub struct WindowScores {
     pub step_errors: Vec<f32>,
 }
 
+/// [`WindowScores`] plus every raw error of the window, for calibration and evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailedScores {
+    /// What the product reports.
+    pub scores: WindowScores,
+    /// Every raw error, including the peak local sequence error (NaN without a sequence decoder).
+    pub raw: scoring::RawErrors,
+}
+
 /// A model directory ready to score windows: its manifest and its graphs.
 pub struct Scorer {
     manifest: Manifest,
@@ -95,6 +104,18 @@ impl Scorer {
     /// Score prepared (binned and normalised) windows in one call per graph. The batch is padded
     /// to its longest window; every window's result is the same as when scored alone.
     pub fn score(&mut self, windows: &[BinnedWindow]) -> Result<Vec<WindowScores>, ScorerError> {
+        Ok(self
+            .score_detailed(windows)?
+            .into_iter()
+            .map(|d| d.scores)
+            .collect())
+    }
+
+    /// Like [`score`](Self::score), with every raw error of each window as well.
+    pub fn score_detailed(
+        &mut self,
+        windows: &[BinnedWindow],
+    ) -> Result<Vec<DetailedScores>, ScorerError> {
         if windows.is_empty() {
             return Ok(Vec::new());
         }
@@ -125,6 +146,7 @@ impl Scorer {
                     total: 0.0,
                     per_feature: Vec::new(),
                     per_step: Vec::new(),
+                    peak: f32::NAN,
                 },
             };
             partial.push((latent, sequence));
@@ -152,22 +174,24 @@ impl Scorer {
             .enumerate()
             .map(|(b, (latent, sequence))| {
                 let probability = probabilities.as_ref().map(|p| p[b]);
-                let raw = scoring::raw_score(
-                    cal.default_scorer,
+                let errors = scoring::RawErrors {
                     latent,
-                    sequence.total,
-                    probability,
-                    cal,
-                )
-                .ok_or_else(|| ScorerError::Incompatible {
-                    dir: self.graphs.dir().display().to_string(),
-                    message: format!(
-                        "scorer {:?} has no value for this model",
-                        cal.default_scorer
-                    ),
-                })?;
+                    sequence: sequence.total,
+                    peak: sequence.peak,
+                    head: probability,
+                };
+                let raw =
+                    scoring::raw_value(cal.default_scorer, &errors, cal).ok_or_else(|| {
+                        ScorerError::Incompatible {
+                            dir: self.graphs.dir().display().to_string(),
+                            message: format!(
+                                "scorer {:?} has no value for this model",
+                                cal.default_scorer
+                            ),
+                        }
+                    })?;
                 let score = scoring::calibrate(raw, &cal.normal_quantiles);
-                Ok(WindowScores {
+                let scores = WindowScores {
                     score,
                     is_anomaly: score >= m.threshold.score,
                     latent_error: latent,
@@ -175,6 +199,10 @@ impl Scorer {
                     alert_probability: probability,
                     feature_errors: sequence.per_feature,
                     step_errors: sequence.per_step,
+                };
+                Ok(DetailedScores {
+                    scores,
+                    raw: errors,
                 })
             })
             .collect()

@@ -64,6 +64,8 @@ fn write_model_with_summary(dir: &Path, sequence: bool, seed: u64, data_summary:
         window: WindowSpec {
             length_secs: 2 * 86_400,
             step_secs: 3600,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         },
         normalizer: Normalizer {
             mean: vec![0.0, 0.0, 1.0, 0.5],
@@ -169,6 +171,7 @@ fn evaluate_writes_json_markdown_csv_and_plots() {
             "combined",
             "latent",
             "latent_joint",
+            "peak",
             "sequence"
         ]
     );
@@ -236,7 +239,7 @@ fn evaluate_writes_json_markdown_csv_and_plots() {
         assert!(md.contains(svg), "report.md does not show {svg}");
     }
     let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
-    assert!(csv.starts_with("sensor_id,window_id,label,latent,sequence,combined,latent_joint,baseline_summary,score,is_anomaly"));
+    assert!(csv.starts_with("sensor_id,window_id,label,latent,sequence,combined,peak,latent_joint,baseline_summary,score,is_anomaly"));
     assert_eq!(csv.lines().count(), SENSORS + 1);
 }
 
@@ -356,6 +359,8 @@ fn evaluates_a_model_trained_by_the_trainer() {
         window: WindowSpec {
             length_secs: 2 * 86_400,
             step_secs: 3600,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         },
         latent_joint: true,
         head: HeadMode::Weighted,

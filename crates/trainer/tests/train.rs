@@ -27,6 +27,8 @@ fn tiny_config() -> TrainConfig {
         window: WindowSpec {
             length_secs: 48 * 3600,
             step_secs: 3600,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         },
         validation_fraction: 0.25,
         latent_epochs: 15,

@@ -64,6 +64,8 @@ pub fn manifest(layers: usize, head: bool, sequence: bool) -> Manifest {
         window: WindowSpec {
             length_secs: STEPS as i64 * 3600,
             step_secs: 3600,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         },
         normalizer: Normalizer {
             mean: vec![1.0, -1.0, 0.5, 0.5],

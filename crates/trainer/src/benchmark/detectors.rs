@@ -90,6 +90,8 @@ mod tests {
         let spec = WindowSpec {
             length_secs: 5,
             step_secs: 1,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         };
         let mut windows: Vec<SensorWindow> = (10..40).map(|e| window(e, 0.0)).collect();
         windows.push(window(40, 5.0));

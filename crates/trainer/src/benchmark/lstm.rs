@@ -42,6 +42,8 @@ pub fn train_config(args: &SkabArgs) -> TrainConfig {
         window: WindowSpec {
             length_secs: args.window,
             step_secs: 1,
+            centering: telltale_core::window::Centering::None,
+            step_std: false,
         },
         head: HeadMode::None,
         quiet: true,

@@ -80,6 +80,8 @@ fn score_run(
     let spec = WindowSpec {
         length_secs: args.window,
         step_secs: 1,
+        centering: telltale_core::window::Centering::None,
+        step_std: false,
     };
     let n_fit = FIT_ROWS - run.first_row;
     let scores = match detector {

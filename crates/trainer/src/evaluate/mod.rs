@@ -2,7 +2,8 @@
 //! graphs (`telltale-scorer`, exactly what the server runs) and write `report.json`, `scores.csv`
 //! and `report.md` with plots.
 //!
-//! Scorers compared: `latent`, `sequence`, `combined`, `head` (when the model has one), the
+//! Scorers compared: `latent`, `sequence`, `combined`, `peak` (the sustained local error, see
+//! `telltale_core::scoring::SequenceErrors::peak`), `head` (when the model has one), the
 //! `latent_joint` ablation (when `DIR/ablation_latent_joint/` exists) and the non-neural
 //! `baseline_summary`. Thresholds are never chosen with the evaluated labels: the default scorer
 //! (and the ablation) use the threshold stored in their manifest; the others use the 1 % false-alarm

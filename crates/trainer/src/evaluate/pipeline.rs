@@ -109,6 +109,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<(EvalReport, ScoreTable)>
         (LATENT, Some(&outputs.latent)),
         (SEQUENCE, outputs.sequence.as_ref()),
         (COMBINED, outputs.combined.as_ref()),
+        (PEAK, outputs.peak.as_ref()),
         (HEAD, outputs.head.as_ref()),
     ];
     for (name, values) in candidates_main {

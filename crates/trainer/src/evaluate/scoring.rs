@@ -66,6 +66,8 @@ pub struct ModelOutputs {
     pub sequence: Option<Vec<f32>>,
     /// Present when the model has a sequence decoder (it needs both errors).
     pub combined: Option<Vec<f32>>,
+    /// Peak local sequence error; present when the model has a sequence decoder.
+    pub peak: Option<Vec<f32>>,
     /// Present when the model has a head.
     pub head: Option<Vec<f32>>,
     /// The calibrated score the server reports, and its threshold decision.
@@ -102,12 +104,13 @@ pub fn score_windows(
     let mut out = ModelOutputs {
         sequence: has_sequence.then(Vec::new),
         combined: has_sequence.then(Vec::new),
+        peak: has_sequence.then(Vec::new),
         head: has_head.then(Vec::new),
         ..ModelOutputs::default()
     };
     let bar = progress(windows.len(), what);
     for (b, chunk) in windows.chunks(batch).enumerate() {
-        let scores = scorer.score(chunk).with_context(|| {
+        let scores = scorer.score_detailed(chunk).with_context(|| {
             format!("scoring windows {}..{}", b * batch, b * batch + chunk.len())
         })?;
         if scores.len() != chunk.len() {
@@ -117,7 +120,11 @@ pub fn score_windows(
                 chunk.len()
             );
         }
-        for s in scores {
+        for detailed in scores {
+            if let Some(v) = out.peak.as_mut() {
+                v.push(detailed.raw.peak);
+            }
+            let s = detailed.scores;
             out.latent.push(s.latent_error);
             if let Some(v) = out.sequence.as_mut() {
                 v.push(s.sequence_error);

@@ -12,6 +12,7 @@ pub const LATENT: &str = "latent";
 pub const SEQUENCE: &str = "sequence";
 pub const HEAD: &str = "head";
 pub const COMBINED: &str = "combined";
+pub const PEAK: &str = "peak";
 pub const LATENT_JOINT: &str = "latent_joint";
 pub const BASELINE: &str = "baseline_summary";
 

@@ -3,7 +3,7 @@
 use telltale_core::manifest::ThresholdMethod;
 use telltale_core::{Calibration, Manifest, ScorerKind};
 
-use super::summary::{COMBINED, HEAD, LATENT, SEQUENCE, ThresholdChoice, threshold_at_far};
+use super::summary::{COMBINED, HEAD, LATENT, PEAK, SEQUENCE, ThresholdChoice, threshold_at_far};
 
 /// `snake_case` name of a scorer kind, as in the manifest.
 pub fn kind_name(kind: ScorerKind) -> &'static str {
@@ -12,6 +12,7 @@ pub fn kind_name(kind: ScorerKind) -> &'static str {
         ScorerKind::Sequence => SEQUENCE,
         ScorerKind::Combined => COMBINED,
         ScorerKind::Head => HEAD,
+        ScorerKind::Peak => PEAK,
     }
 }
 
@@ -63,6 +64,22 @@ pub fn derived_threshold(
             scale: "raw".into(),
             source: "z = 2.33 on the combined log-z scale (1 % tail if its spread is at most one; \
                      no validation windows in this file)"
+                .into(),
+        },
+        PEAK if calibration.default_scorer == ScorerKind::Peak => {
+            let q = &calibration.normal_quantiles;
+            let at = ((q.len().max(1) - 1) as f64 * 0.99).round() as usize;
+            ThresholdChoice {
+                value: q.get(at).copied().unwrap_or(f32::MAX),
+                scale: "raw".into(),
+                source: "99th percentile of the manifest's normal quantiles of the peak error                          (no validation windows in this file)"
+                    .into(),
+            }
+        }
+        PEAK => ThresholdChoice {
+            value: f32::MAX,
+            scale: "raw".into(),
+            source: "none: the manifest stores no peak-error statistics and this file has no                      validation windows"
                 .into(),
         },
         _ => ThresholdChoice {

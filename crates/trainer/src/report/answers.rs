@@ -3,7 +3,7 @@
 
 use super::history::StageHistory;
 use crate::evaluate::EvalReport;
-use crate::evaluate::summary::{BASELINE, COMBINED, HEAD, LATENT, LATENT_JOINT, SEQUENCE};
+use crate::evaluate::summary::{BASELINE, COMBINED, HEAD, LATENT, LATENT_JOINT, PEAK, SEQUENCE};
 
 /// Differences in AUC-PR below this are called "about the same".
 pub const MARGIN: f64 = 0.02;
@@ -74,7 +74,7 @@ fn versus_chance(auc_pr: f64, prevalence: f64) -> &'static str {
 
 /// The best unsupervised LSTM scorer by AUC-PR: `(name, auc_pr)`.
 fn best_unsupervised(report: &EvalReport) -> Option<(&'static str, f64)> {
-    [LATENT, SEQUENCE, COMBINED]
+    [LATENT, SEQUENCE, COMBINED, PEAK]
         .into_iter()
         .filter_map(|n| auc_pr(report, n).map(|v| (n, v)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
@@ -103,6 +103,12 @@ pub fn architecture(report: &EvalReport) -> String {
     }
     if let Some(c) = auc_pr(report, COMBINED) {
         out += &format!(", {} for both combined", num(c));
+    }
+    if let Some(k) = auc_pr(report, PEAK) {
+        out += &format!(
+            " and {} for the sustained local error of the window's reconstruction (`peak`)",
+            num(k)
+        );
     }
     out += &format!("; chance level (the prevalence) is {}. ", num(p));
     out += &match s {
@@ -233,7 +239,7 @@ pub fn normal_only(report: &EvalReport) -> String {
         "That is how the autoencoder here was trained: every reconstruction model saw normal \
          windows only. ",
     );
-    let unsupervised = [COMBINED, LATENT]
+    let unsupervised = [PEAK, COMBINED, LATENT]
         .into_iter()
         .find_map(|n| report.scorers.get(n).map(|m| (n, m)));
     if let Some((name, m)) = unsupervised {

@@ -20,12 +20,12 @@ pub const EDGE_MARGIN: f64 = 0.03;
 /// Probability that an anomaly affects two features instead of one (when two are available).
 pub const SECOND_FEATURE_PROBABILITY: f64 = 0.35;
 /// `level_shift`: offset added during the segment, in std (uniform, random sign).
-pub const LEVEL_SHIFT_STD: (f64, f64) = (1.0, 2.5);
+pub const LEVEL_SHIFT_STD: (f64, f64) = (1.5, 3.0);
 /// `variance_burst`: factor on the feature's noise during the segment (uniform).
 pub const VARIANCE_BURST_FACTOR: (f64, f64) = (2.5, 4.0);
 /// `drift`: offset reached at the end of the segment, in std (uniform, random sign). The offset
 /// grows linearly from zero and disappears when the segment ends (the fault is reset).
-pub const DRIFT_STD: (f64, f64) = (2.0, 3.0);
+pub const DRIFT_STD: (f64, f64) = (2.5, 4.0);
 /// `frequency`: the event rate is multiplied or divided (even odds) by this factor (uniform).
 pub const FREQUENCY_FACTOR: (f64, f64) = (4.0, 8.0);
 

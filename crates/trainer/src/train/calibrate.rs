@@ -109,7 +109,8 @@ pub struct Calibrated {
 }
 
 /// Score `windows` with the scorer (its manifest carries the final log statistics), choose the
-/// default scorer among `kinds` (best AUC-PR when `labels` has both classes, else `fallback`),
+/// default scorer among the unsupervised `kinds` (best AUC-PR when `labels` has both classes, else
+/// `fallback`),
 /// store its normal quantiles, and set the threshold.
 pub fn calibrate(
     scorer: &mut Scorer,
@@ -123,22 +124,13 @@ pub fn calibrate(
     let mut scores = Vec::with_capacity(windows.len());
     for chunk in windows.chunks(CHUNK) {
         let owned: Vec<BinnedWindow> = chunk.iter().map(|w| (*w).clone()).collect();
-        scores.extend(scorer.score(&owned)?);
+        scores.extend(scorer.score_detailed(&owned)?);
     }
     let mut calibration = scorer.manifest().calibration.clone();
     let raw = |kind: ScorerKind, calibration: &Calibration| -> Vec<f32> {
         scores
             .iter()
-            .map(|s| {
-                scoring::raw_score(
-                    kind,
-                    s.latent_error,
-                    s.sequence_error,
-                    s.alert_probability,
-                    calibration,
-                )
-                .unwrap_or(f32::NAN)
-            })
+            .map(|s| scoring::raw_value(kind, &s.raw, calibration).unwrap_or(f32::NAN))
             .collect()
     };
     let positives = labels.iter().filter(|&&l| l).count();
@@ -153,7 +145,9 @@ pub fn calibrate(
         } else {
             (f64::NAN, f64::NAN)
         };
-        if both && ap > best_ap {
+        // The supervised head is reported but never the default: the score must not depend on
+        // a few labelled windows (it stays the fallback only when it is the sole kind).
+        if both && ap > best_ap && kind != ScorerKind::Head {
             best_ap = ap;
             default = kind;
         }
@@ -226,6 +220,7 @@ pub fn kind_name(kind: ScorerKind) -> &'static str {
         ScorerKind::Sequence => "sequence",
         ScorerKind::Combined => "combined",
         ScorerKind::Head => "head",
+        ScorerKind::Peak => "peak",
     }
 }
 

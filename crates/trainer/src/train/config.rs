@@ -202,6 +202,15 @@ pub struct TrainArgs {
     /// Step length (e.g. 1h).
     #[arg(long, default_value = "1h", value_parser = parse_duration_secs)]
     pub step: i64,
+    /// Per-window centring of the binned values before the global normaliser (`median-mad`:
+    /// each feature minus its window median over its robust scale, so the model reads shape, not
+    /// level; `none`: raw binned values).
+    #[arg(long, value_enum, default_value_t = CenteringArg::DailyMedianMad)]
+    pub centering: CenteringArg,
+    /// Leave out the per-feature within-step standard deviation channels (on by default: they
+    /// reveal variance bursts and stuck values that a step's mean hides).
+    #[arg(long)]
+    pub no_step_std: bool,
     /// Also train the encoder and latent decoder jointly (the seed's literal proposal) as an
     /// ablation, exported to DIR/ablation_latent_joint/.
     #[arg(long)]
@@ -232,6 +241,27 @@ pub struct TrainArgs {
     pub onnxruntime: Option<PathBuf>,
 }
 
+/// `--centering` values (see [`telltale_core::window::Centering`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CenteringArg {
+    /// Keep the binned values.
+    None,
+    /// Median / robust-scale centring per window.
+    MedianMad,
+    /// Per-time-of-day median / robust-scale centring per window.
+    DailyMedianMad,
+}
+
+impl From<CenteringArg> for telltale_core::window::Centering {
+    fn from(arg: CenteringArg) -> Self {
+        match arg {
+            CenteringArg::None => Self::None,
+            CenteringArg::MedianMad => Self::MedianMad,
+            CenteringArg::DailyMedianMad => Self::DailyMedianMad,
+        }
+    }
+}
+
 impl TrainArgs {
     /// The library configuration these flags describe.
     pub fn config(&self) -> TrainConfig {
@@ -249,6 +279,8 @@ impl TrainArgs {
             window: WindowSpec {
                 length_secs: self.window,
                 step_secs: self.step,
+                centering: self.centering.into(),
+                step_std: !self.no_step_std,
             },
             latent_joint: self.latent_joint,
             head: self.head,

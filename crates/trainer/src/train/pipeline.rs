@@ -8,7 +8,6 @@ use anyhow::Context;
 use burn::config::Config;
 use serde_json::json;
 use telltale_core::Manifest;
-use telltale_core::WindowSpec;
 use telltale_core::manifest::ModelShape;
 use telltale_core::scoring::ScorerKind;
 use telltale_scorer::{ModelGraphs, RuntimeOptions, Scorer};
@@ -93,7 +92,7 @@ pub fn train_and_export(
     let normalizer = fit_normalizer(&train);
     normalize_all(&mut train, &normalizer);
     normalize_all(&mut validation, &normalizer);
-    let channels = WindowSpec::channels(n_features);
+    let channels = config.window.channel_count(n_features);
     let model_config = ModelConfig::new(channels)
         .with_hidden(config.hidden)
         .with_layers(config.layers)
@@ -229,6 +228,7 @@ pub fn train_and_export(
         ScorerKind::Latent,
         ScorerKind::Sequence,
         ScorerKind::Combined,
+        ScorerKind::Peak,
     ];
     if parts.graphs.head.is_some() {
         kinds.push(ScorerKind::Head);
