@@ -46,3 +46,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast "${extra[@]}"
 fi
+
+log "Swagger UI in a real browser (headless Chromium)"
+bash scripts/check-swagger-ui.sh "$TELLTALE_TEST_MODEL" "$DATABASE_URL"
