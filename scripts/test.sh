@@ -4,6 +4,10 @@
 #   scripts/test.sh            format check, clippy, every test (Postgres and ONNX Runtime included)
 #   scripts/test.sh -- ARGS    extra arguments for cargo nextest (e.g. a test name filter)
 #
+# After the tests: Swagger UI in headless Chromium, schemathesis against the running server, each
+# cargo-fuzz target for TELLTALE_FUZZ_SECONDS (default 20) and a soak of TELLTALE_SOAK_SECONDS
+# (default 30); the long forms are `scripts/fuzz.sh 600` and `scripts/soak.sh 180`.
+#
 # Installs what tests need when it is missing (Debian's postgresql package, the onnxruntime wheel in
 # .venv), starts a throwaway Postgres cluster for the run and stops it at the end.
 set -euo pipefail
@@ -49,3 +53,9 @@ fi
 
 log "Swagger UI in a real browser (headless Chromium)"
 bash scripts/check-swagger-ui.sh "$TELLTALE_TEST_MODEL" "$DATABASE_URL"
+
+log "contract fuzzing: schemathesis against the running server and openapi/openapi.json"
+bash scripts/check-schemathesis.sh "$TELLTALE_TEST_MODEL" "$DATABASE_URL"
+
+log "soak: ${TELLTALE_SOAK_SECONDS:-30} s of mixed traffic, server RSS sampled"
+bash scripts/soak.sh "${TELLTALE_SOAK_SECONDS:-30}"

@@ -40,6 +40,18 @@ pub struct DetailedScores {
     pub raw: scoring::RawErrors,
 }
 
+/// Largest magnitude of a normalised input value (in training standard deviations).
+const MAX_NORMALISED: f32 = 1e4;
+
+fn all_finite(s: &WindowScores) -> bool {
+    s.score.is_finite()
+        && s.latent_error.is_finite()
+        && s.sequence_error.is_finite()
+        && s.alert_probability.is_none_or(f32::is_finite)
+        && s.feature_errors.iter().all(|e| e.is_finite())
+        && s.step_errors.iter().all(|e| e.is_finite())
+}
+
 /// A model directory ready to score windows: its manifest and its graphs.
 pub struct Scorer {
     manifest: Manifest,
@@ -98,17 +110,32 @@ impl Scorer {
         let mut window =
             telltale_core::window::bin_events(events, m.feature_names.len(), &m.window, end)?;
         m.normalizer.apply(&mut window);
+        // Readings far outside anything seen in training (e.g. ±3.4e38 placeholders) would
+        // overflow the squared errors to infinity; clamped, they score as the anomalies they are.
+        for v in &mut window.data {
+            *v = v.clamp(-MAX_NORMALISED, MAX_NORMALISED);
+        }
         Ok(window)
     }
 
     /// Score prepared (binned and normalised) windows in one call per graph. The batch is padded
     /// to its longest window; every window's result is the same as when scored alone.
+    /// A window whose scores are not finite is an input error: nothing non-finite is reported or
+    /// stored.
     pub fn score(&mut self, windows: &[BinnedWindow]) -> Result<Vec<WindowScores>, ScorerError> {
-        Ok(self
+        let scores: Vec<WindowScores> = self
             .score_detailed(windows)?
             .into_iter()
             .map(|d| d.scores)
-            .collect())
+            .collect();
+        if let Some(bad) = scores.iter().find(|s| !all_finite(s)) {
+            return Err(ScorerError::Input(format!(
+                "the events' values are too far outside the training data to score (score {}, \
+                 sequence error {}); check for placeholder readings such as ±3.4e38",
+                bad.score, bad.sequence_error
+            )));
+        }
+        Ok(scores)
     }
 
     /// Like [`score`](Self::score), with every raw error of each window as well.

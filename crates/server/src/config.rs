@@ -24,11 +24,25 @@ pub struct Cli {
 
 /// What the binary does.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start-up; boxing buys nothing
 pub enum Command {
     /// Serve the API (the default when no subcommand is given).
     Serve(Config),
     /// Print the OpenAPI document (JSON) to stdout; `openapi/openapi.json` is this output.
     Openapi,
+    /// Make a new random API key: prints the key (give it to the client) and the line to append
+    /// to the `--api-key-file` (the file holds only the key's hash).
+    NewApiKey {
+        /// Who the key is for (written before the hash in the key file).
+        #[arg(long, default_value = "client")]
+        name: String,
+    },
+    /// Read an existing API key from stdin and print its `--api-key-file` line.
+    HashApiKey {
+        /// Who the key is for (written before the hash in the key file).
+        #[arg(long, default_value = "client")]
+        name: String,
+    },
 }
 
 impl Cli {
@@ -42,7 +56,17 @@ impl Cli {
         let first = args.get(1).and_then(|a| a.to_str());
         let named = matches!(
             first,
-            Some("serve" | "openapi" | "help" | "-h" | "--help" | "-V" | "--version")
+            Some(
+                "serve"
+                    | "openapi"
+                    | "new-api-key"
+                    | "hash-api-key"
+                    | "help"
+                    | "-h"
+                    | "--help"
+                    | "-V"
+                    | "--version"
+            )
         );
         if !named {
             args.insert(args.len().min(1), "serve".into());
@@ -131,9 +155,31 @@ pub struct Config {
     #[arg(long, env = "TELLTALE_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
 
+    /// Milliseconds the server keeps accepting connections after SIGTERM / Ctrl-C, with `/ready`
+    /// answering 503, before it stops accepting and lets in-flight requests finish: requests sent
+    /// just before the signal (even ones not yet accepted) are answered, not reset.
+    #[arg(long, env = "TELLTALE_SHUTDOWN_DRAIN_MS", default_value_t = 500)]
+    pub shutdown_drain_ms: u64,
+
     /// Log format.
     #[arg(long, env = "TELLTALE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// File of API key hashes, one `NAME sha256:HEX` per line (`new-api-key` makes them). When
+    /// set, writes and `/admin/…` need `Authorization: Bearer KEY` or `X-API-Key: KEY`; without
+    /// it `/admin/…` is refused.
+    #[arg(long, env = "TELLTALE_API_KEY_FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// With `--api-key-file`: also require a key to score and read (all but /health, /ready,
+    /// /docs and /openapi.json).
+    #[arg(long, env = "TELLTALE_PROTECT_READS", requires = "api_key_file")]
+    pub protect_reads: bool,
+
+    /// Browser origins allowed to call the API (CORS), e.g. `https://ops.example.com`;
+    /// repeat or separate with commas. None by default: browsers may only call same-origin.
+    #[arg(long, env = "TELLTALE_CORS_ALLOW_ORIGIN", value_delimiter = ',')]
+    pub cors_allow_origin: Vec<String>,
 }
 
 impl Config {
@@ -161,7 +207,11 @@ impl std::fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("db_max_connections", &self.db_max_connections)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("shutdown_drain_ms", &self.shutdown_drain_ms)
             .field("log_format", &self.log_format)
+            .field("api_key_file", &self.api_key_file)
+            .field("protect_reads", &self.protect_reads)
+            .field("cors_allow_origin", &self.cors_allow_origin)
             .finish()
     }
 }
@@ -193,7 +243,7 @@ mod tests {
         let all = std::iter::once("telltale-server").chain(args.iter().copied());
         match Cli::try_parse_args(all)?.command {
             Command::Serve(config) => Ok(config),
-            Command::Openapi => panic!("expected serve"),
+            _ => panic!("expected serve"),
         }
     }
 

@@ -16,6 +16,11 @@ const INSERT_CHUNK: usize = 20_000;
 /// How long start-up waits for the first database connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a request waits for a pooled connection. While the database is down, the pool keeps
+/// trying to connect for this long, then the request is answered 503; short, so clients learn
+/// quickly, long enough for a busy pool to hand out a connection.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Open a pool. One direct connection is made first so that an unreachable or misconfigured
 /// database reports its own error (refused, bad password, unknown database), not a pool timeout.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
@@ -26,9 +31,33 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
     probe.close().await?;
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // A pooled connection is checked before use, so connections broken by a database restart
+        // are replaced instead of failing the next request.
+        .test_before_acquire(true)
         .connect_with(options)
         .await
+}
+
+/// True when `err` means the database cannot be reached or is not accepting work right now
+/// (refused or broken connection, pool timeout, database shutting down or starting up), so the
+/// request may succeed when retried. Other errors are bugs or bad data.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// SQLSTATE codes of a database that is unreachable, shutting down, starting up or full:
+/// class 08 (connection exception), 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+/// connect now, 53300 too many connections.
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// Apply the migrations under `migrations/` (embedded at compile time).
@@ -256,4 +285,27 @@ pub async fn list_scores(
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_unavailable_and_others_are_not() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(is_unavailable(&sqlx::Error::Io(refused)));
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(is_unavailable(&sqlx::Error::PoolClosed));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::Protocol(
+            "bad message".into()
+        )));
+        for code in ["08006", "08001", "57P01", "57P02", "57P03", "53300"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22P02", "40001"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+    }
 }

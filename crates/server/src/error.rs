@@ -3,12 +3,17 @@
 //! Client mistakes say what to fix; internal failures (database, ONNX Runtime) are logged with
 //! their detail and answered with a generic message, so internals never reach a client.
 
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::{Content, OpenApi, RefOr};
+
+/// `Retry-After` (seconds) of a 503 caused by an unreachable database.
+const DATABASE_RETRY_SECS: u32 = 2;
 
 /// The JSON body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -106,9 +111,21 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(err) if crate::db::is_unavailable(err) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Database(_) | Self::Scorer(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+        }
+    }
+
+    /// Seconds a client should wait before retrying (`Retry-After`), for answers that are worth
+    /// retrying as they are.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            Self::Database(err) if crate::db::is_unavailable(err) => Some(DATABASE_RETRY_SECS),
+            _ => None,
         }
     }
 
@@ -123,6 +140,9 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Overloaded { .. } => ("overloaded", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::Database(err) if crate::db::is_unavailable(err) => {
+                ("unavailable", "Service unavailable")
+            }
             Self::Database(_) | Self::Scorer(_) | Self::Internal(_) => {
                 ("internal", "Internal server error")
             }
@@ -133,7 +153,11 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let status = self.status_code();
         let (slug, title) = self.slug_and_title();
-        let detail = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        let detail = if let Self::Database(_) = self
+            && status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            format!("the database is unavailable; retry in {DATABASE_RETRY_SECS} s")
+        } else if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             "the server failed to handle this request; the error has been logged".to_string()
         } else {
             self.to_string()
@@ -160,9 +184,18 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
         }
-        problem_response(&self.problem())
+        let mut response = problem_response(&self.problem());
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
+
+/// Media type of every problem body (RFC 9457).
+pub const PROBLEM_MEDIA_TYPE: &str = "application/problem+json";
 
 /// Serialise a problem with its status and `application/problem+json`.
 pub fn problem_response(problem: &Problem) -> Response {
@@ -170,9 +203,53 @@ pub fn problem_response(problem: &Problem) -> Response {
     let mut response = (status, axum::Json(problem)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
+        HeaderValue::from_static(PROBLEM_MEDIA_TYPE),
     );
     response
+}
+
+/// Document every response whose body is a [`Problem`] as `application/problem+json`, the media
+/// type it is sent with (utoipa documents every JSON body as `application/json`). Applied to the
+/// assembled document, so routes added later are covered too.
+pub fn document_problem_media_type(openapi: &mut OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let is_problem = response
+                    .content
+                    .get("application/json")
+                    .is_some_and(is_problem_content);
+                if is_problem
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    response
+                        .content
+                        .insert(PROBLEM_MEDIA_TYPE.to_string(), content);
+                }
+            }
+        }
+    }
+}
+
+fn is_problem_content(content: &RefOr<Content>) -> bool {
+    matches!(
+        content,
+        RefOr::T(Content { schema: Some(RefOr::Ref(schema)), .. })
+            if schema.ref_location == "#/components/schemas/Problem"
+    )
 }
 
 /// Map an axum rejection (status + text) onto our error kinds.
@@ -193,18 +270,105 @@ fn from_rejection(status: StatusCode, text: String) -> ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        from_rejection(rejection.status(), rejection.body_text())
+        Self::from_json_rejection(rejection, "")
+    }
+}
+
+impl ApiError {
+    /// A JSON body's rejection with field paths under `root`. A handler reading a top-level array
+    /// of events passes `"events"`, so serde's `[0].timestamp` becomes `events[0].timestamp`, the
+    /// name its validation uses for the same event.
+    pub fn from_json_rejection(rejection: JsonRejection, root: &str) -> Self {
+        const SCHEMA: &str = "the body does not match the request schema";
+        match &rejection {
+            JsonRejection::JsonDataError(err) => {
+                invalid_value(after_prefix(&err.body_text()), SCHEMA, root)
+            }
+            JsonRejection::JsonSyntaxError(err) => {
+                let text = err.body_text();
+                let rest = after_prefix(&text);
+                match field_and_message(rest) {
+                    // `1e999` is valid JSON syntax whose value does not fit a float: a bad value,
+                    // like `1e39` for a 32-bit feature, not a malformed body.
+                    Some((_, message)) if message.starts_with(OUT_OF_RANGE) => {
+                        invalid_value(rest, SCHEMA, root)
+                    }
+                    Some((field, message)) => ApiError::BadRequest(format!(
+                        "the body is not valid JSON: {}: {message}",
+                        under(root, field)
+                    )),
+                    None => ApiError::BadRequest(format!("the body is not valid JSON: {rest}")),
+                }
+            }
+            _ => from_rejection(rejection.status(), rejection.body_text()),
+        }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         // A query string with a wrong value is the client's input problem, like a body field.
-        ApiError::Invalid {
-            detail: rejection.body_text(),
-            errors: Vec::new(),
-        }
+        let text = rejection.body_text();
+        invalid_value(after_prefix(&text), "the query string cannot be read", "")
     }
+}
+
+/// serde_json's message for a number that does not fit an `f64`.
+const OUT_OF_RANGE: &str = "number out of range";
+
+/// The text after axum's own prefix (`Failed to deserialize the JSON body into the target type: `).
+fn after_prefix(text: &str) -> &str {
+    text.split_once(": ").map_or(text, |(_, rest)| rest)
+}
+
+/// serde_path_to_error's `path: message` split into the field path and the message; `None` when
+/// the text names no field (a path never contains whitespace; a message's first words do).
+fn field_and_message(text: &str) -> Option<(&str, &str)> {
+    let (field, message) = text.split_once(": ")?;
+    let is_path = !field.is_empty() && !field.contains(char::is_whitespace);
+    is_path.then_some((field, message))
+}
+
+/// `field` under `root`: `events` + `[0].timestamp` → `events[0].timestamp`.
+fn under(root: &str, field: &str) -> String {
+    match (root, field) {
+        ("", field) => field.to_string(),
+        (root, "") => root.to_string(),
+        (root, field) if field.starts_with('[') => format!("{root}{field}"),
+        (root, field) => format!("{root}.{field}"),
+    }
+}
+
+/// A 422 for a value serde could not read, naming the field (under `root`) when the text does. A
+/// missing or repeated field is named itself (`events[0].features: missing field`), not its
+/// parent. Without a field in the text, `root` is the field when there is one.
+fn invalid_value(text: &str, without_field: &str, root: &str) -> ApiError {
+    let (parent, message) = match field_and_message(text) {
+        Some((field, message)) => (Some(field), message),
+        None => (None, text),
+    };
+    let named = [
+        ("missing field `", "missing field"),
+        ("duplicate field `", "given more than once"),
+    ]
+    .into_iter()
+    .find_map(|(prefix, what)| {
+        let (name, _) = message.strip_prefix(prefix)?.split_once('`')?;
+        Some((name, what))
+    });
+    let (field, message) = match (parent, named) {
+        (Some(parent), Some((name, what))) => (format!("{parent}.{name}"), what.to_string()),
+        (None, Some((name, what))) => (name.to_string(), what.to_string()),
+        (Some(parent), None) => (parent.to_string(), message.to_string()),
+        (None, None) if !root.is_empty() => (String::new(), text.to_string()),
+        (None, None) => {
+            return ApiError::Invalid {
+                detail: format!("{without_field}: {text}"),
+                errors: Vec::new(),
+            };
+        }
+    };
+    ApiError::field(under(root, &field), message)
 }
 
 impl From<BytesRejection> for ApiError {
@@ -215,6 +379,12 @@ impl From<BytesRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
+        // `%FF` in a sensor id: a bad value of that field, answered like any other bad id.
+        if let PathRejection::FailedToDeserializePathParams(err) = &rejection
+            && let ErrorKind::InvalidUtf8InPathParam { key } = err.kind()
+        {
+            return ApiError::field(key, "is not valid UTF-8 once percent-decoded");
+        }
         from_rejection(rejection.status(), rejection.body_text())
     }
 }
@@ -275,9 +445,162 @@ mod tests {
     }
 
     #[test]
+    fn unreachable_database_is_503_without_detail() {
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connect to 10.0.0.3:5432 refused",
+        );
+        let err = ApiError::Database(sqlx::Error::Io(refused));
+        let problem = err.problem();
+        assert_eq!(problem.status, 503);
+        assert_eq!(problem.kind, "urn:telltale:problem:unavailable");
+        assert!(!problem.detail.contains("10.0.0.3"), "{}", problem.detail);
+        assert_eq!(err.retry_after(), Some(DATABASE_RETRY_SECS));
+        let response = err.into_response();
+        assert_eq!(
+            response.headers()[header::RETRY_AFTER],
+            DATABASE_RETRY_SECS.to_string().as_str()
+        );
+
+        let other = ApiError::Database(sqlx::Error::RowNotFound);
+        assert_eq!(other.problem().status, 500);
+        assert_eq!(other.retry_after(), None);
+    }
+
+    #[test]
     fn overload_is_429() {
         let problem = ApiError::Overloaded { capacity: 8 }.problem();
         assert_eq!(problem.status, 429);
         assert_eq!(problem.kind, "urn:telltale:problem:overloaded");
+    }
+
+    fn json_problem<T: serde::de::DeserializeOwned + std::fmt::Debug>(body: &str) -> Problem {
+        let rejection = axum::Json::<T>::from_bytes(body.as_bytes()).unwrap_err();
+        ApiError::from(rejection).problem()
+    }
+
+    #[test]
+    fn json_values_of_the_wrong_type_name_their_field() {
+        use crate::schema::ScoreRequest;
+        let problem = json_problem::<ScoreRequest>(
+            r#"{"events": [{"timestamp": 1e20, "features": [1, 2]}]}"#,
+        );
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors.len(), 1, "{problem:?}");
+        assert_eq!(problem.errors[0].field, "events[0].timestamp");
+        assert!(problem.errors[0].message.contains("expected a string"));
+        assert!(problem.detail.starts_with("events[0].timestamp: "));
+
+        let problem = json_problem::<ScoreRequest>(r#"{"events": [{"timestamp": "x"}]}"#);
+        assert_eq!(
+            problem.errors,
+            vec![FieldError::new("events[0].features", "missing field")]
+        );
+        let problem = json_problem::<ScoreRequest>("{}");
+        assert_eq!(
+            problem.errors,
+            vec![FieldError::new("events", "missing field")]
+        );
+    }
+
+    #[test]
+    fn json_of_the_wrong_shape_says_what_was_expected() {
+        use crate::schema::ScoreRequest;
+        // An array of events sent where a window object is expected.
+        let problem = json_problem::<ScoreRequest>(r#"[{"timestamp": "x", "features": []}]"#);
+        assert_eq!(problem.status, 422);
+        assert!(problem.errors.is_empty());
+        assert!(
+            problem.detail.contains("expected a window object"),
+            "{}",
+            problem.detail
+        );
+    }
+
+    #[test]
+    fn numbers_beyond_f64_are_422_but_broken_json_is_400() {
+        use crate::schema::ScoreRequest;
+        let problem = json_problem::<ScoreRequest>(
+            r#"{"events": [{"timestamp": "x", "features": {"f": 1e999}}]}"#,
+        );
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "events[0].features.f");
+        assert!(problem.errors[0].message.starts_with(OUT_OF_RANGE));
+
+        let problem =
+            json_problem::<ScoreRequest>(r#"{"events": [{"timestamp": "x", "features": [NaN]}]}"#);
+        assert_eq!(problem.status, 400);
+        assert!(
+            problem
+                .detail
+                .starts_with("the body is not valid JSON: events[0].features")
+        );
+    }
+
+    #[test]
+    fn a_root_names_the_fields_of_a_top_level_array() {
+        use crate::schema::EventIn;
+        let problem = |body: &str| {
+            let rejection = axum::Json::<Vec<EventIn>>::from_bytes(body.as_bytes()).unwrap_err();
+            ApiError::from_json_rejection(rejection, "events").problem()
+        };
+        let typed = problem(r#"[{"timestamp": 5, "features": []}]"#);
+        assert_eq!(typed.errors[0].field, "events[0].timestamp");
+        let missing = problem(r#"[{"timestamp": "x"}]"#);
+        assert_eq!(missing.errors[0].field, "events[0].features");
+        let shape = problem(r#"{"events": []}"#);
+        assert_eq!(shape.errors[0].field, "events");
+        assert!(shape.errors[0].message.contains("expected a sequence"));
+        let syntax = problem(r#"[{"timestamp": "x", "features": [NaN]}]"#);
+        assert_eq!(syntax.status, 400);
+        assert!(
+            syntax.detail.contains(": events[0].features[0]: "),
+            "{}",
+            syntax.detail
+        );
+    }
+
+    #[test]
+    fn query_values_name_their_parameter() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Q {
+            limit: Option<u32>,
+        }
+        let uri: axum::http::Uri = "/x?limit=-1".parse().unwrap();
+        let rejection = axum::extract::Query::<Q>::try_from_uri(&uri).unwrap_err();
+        let problem = ApiError::from(rejection).problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "limit");
+        assert_eq!(problem.detail, "limit: invalid digit found in string");
+    }
+
+    #[test]
+    fn the_document_gives_problem_bodies_their_media_type() {
+        let mut openapi = crate::openapi();
+        document_problem_media_type(&mut openapi);
+        let json = serde_json::to_value(&openapi).unwrap();
+        let mut problems = 0;
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    let Some(content) = response["content"].as_object() else {
+                        continue;
+                    };
+                    let is_problem = |media: &str| {
+                        content
+                            .get(media)
+                            .is_some_and(|c| c["schema"]["$ref"] == "#/components/schemas/Problem")
+                    };
+                    let at = format!("{method} {path} {status}");
+                    assert!(!is_problem("application/json"), "{at}");
+                    if is_problem(PROBLEM_MEDIA_TYPE) {
+                        problems += 1;
+                        assert!(!status.starts_with('2'), "{at}");
+                    }
+                }
+            }
+        }
+        assert!(problems > 10, "{problems}");
     }
 }

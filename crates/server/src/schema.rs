@@ -1,9 +1,12 @@
 //! JSON bodies shared by several routes, declared once for serde and the OpenAPI document.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use telltale_scorer::WindowScores;
 use utoipa::ToSchema;
 
@@ -11,18 +14,61 @@ use crate::features::FeatureValues;
 use crate::inference::Scored;
 use crate::state::ModelInfo;
 
+/// Request bodies are JSON objects only. serde's derived structs also read a JSON array of the
+/// field values in order; the API does not document that, and it turns a plain mistake (an array
+/// of events sent to `/score`) into a confusing message about the first field. Each type derives
+/// with `#[serde(remote = "Self")]` (inherent `serialize` / `deserialize`), and this macro adds the
+/// trait impls: `Deserialize` accepts a map only and then runs the derived code.
+macro_rules! object_only {
+    ($ty:ident, $expecting:literal) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Object;
+                impl<'de> Visitor<'de> for Object {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$ty, A::Error> {
+                        $ty::deserialize(MapAccessDeserializer::new(map))
+                    }
+                }
+                deserializer.deserialize_map(Object)
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $ty::serialize(self, serializer)
+            }
+        }
+    };
+}
+
 /// One sensor reading.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
+#[schema(examples(json!(
+    {"timestamp": "2020-12-20 01:00:34.565", "features": {"feature_1": 0.23, "feature_2": 0.1}}
+)))]
 pub struct EventIn {
-    /// ISO-8601 / RFC 3339, or `YYYY-MM-DD HH:MM:SS[.fff]`; UTC unless an offset is given.
-    #[schema(example = "2020-12-20 01:00:34.565")]
+    /// ISO-8601 / RFC 3339, or `YYYY-MM-DD HH:MM:SS[.fff]`; UTC unless an offset is given. Years
+    /// 1970 to 2200.
+    #[schema(
+        example = "2020-12-20 01:00:34.565",
+        pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([.,][0-9]+)?( ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?))?\s*$"
+    )]
     pub timestamp: String,
     /// Feature values by name, or an array in the model's feature order (see `/models/current`).
     /// Every value must be a finite number.
     #[schema(value_type = Features)]
     pub features: FeatureValues,
 }
+
+object_only!(
+    EventIn,
+    "an event object: {\"timestamp\": …, \"features\": …}"
+);
 
 /// Feature values of one event: by name, or in the model's feature order.
 #[derive(Deserialize, ToSchema)]
@@ -36,24 +82,57 @@ pub enum Features {
 
 /// A window of events to score.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
+#[schema(examples(json!({
+    "sensor_id": "pump-7",
+    "events": [
+        {"timestamp": "2020-12-20 01:00:34.565", "features": {"feature_1": 0.23, "feature_2": 0.1}},
+        {"timestamp": "2020-12-20 01:37:02.001", "features": {"feature_1": 0.25, "feature_2": 0.12}}
+    ]
+})))]
 pub struct ScoreRequest {
-    /// Echoed back in the response; nothing is stored by `/score`.
+    /// Echoed back in the response; nothing is stored by `/score`. Same rules as a stored
+    /// sensor's id: 1 to 128 characters, not all blank, no control characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128)]
     pub sensor_id: Option<String>,
-    /// Events sorted by timestamp, no two with the same timestamp.
+    /// Events sorted by timestamp, no two with the same timestamp; at least one, at most the
+    /// server's `--max-events`.
+    #[schema(min_items = 1)]
     pub events: Vec<EventIn>,
     /// End of the window (same formats as `timestamp`); default: the last event's timestamp.
     #[serde(default)]
+    #[schema(
+        pattern = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([.,][0-9]+)?( ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?))?\s*$"
+    )]
     pub end: Option<String>,
 }
 
+object_only!(
+    ScoreRequest,
+    "a window object: {\"events\": [...], \"sensor_id\"?: …, \"end\"?: …}"
+);
+
 /// Several windows scored in one request.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
+#[schema(examples(json!({
+    "windows": [
+        {"sensor_id": "pump-7", "events": [
+            {"timestamp": "2020-12-20 01:00:34.565", "features": {"feature_1": 0.23, "feature_2": 0.1}}
+        ]},
+        {"sensor_id": "pump-8", "events": [
+            {"timestamp": "2020-12-20 01:03:13.897", "features": [0.31, 0.08]}
+        ]}
+    ]
+})))]
 pub struct BatchScoreRequest {
+    /// At least one window, at most the server's `--max-batch-windows`.
+    #[schema(min_items = 1)]
     pub windows: Vec<ScoreRequest>,
 }
+
+object_only!(BatchScoreRequest, "a batch object: {\"windows\": [...]}");
 
 /// Results of a batch, in request order.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -188,6 +267,26 @@ mod tests {
         assert_eq!(order, ["b", "a", "c"]);
         assert_eq!(out[0].share, 0.75);
         assert!((out.iter().map(|a| a.share).sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn request_bodies_are_objects_only_and_round_trip() {
+        let text = r#"{"sensor_id":"s","events":[{"timestamp":"2020-12-20 01:00:00","features":[1.0,2.0]}],"end":null}"#;
+        let request: ScoreRequest = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&request).unwrap(), text);
+        // serde's derive alone would read these arrays as the fields in order.
+        let err = serde_json::from_str::<ScoreRequest>(r#"["s", [], null]"#).unwrap_err();
+        assert!(
+            err.to_string().contains("expected a window object"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<EventIn>(r#"["2020-12-20 01:00:00", [1.0]]"#).unwrap_err();
+        assert!(
+            err.to_string().contains("expected an event object"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<BatchScoreRequest>("[[]]").unwrap_err();
+        assert!(err.to_string().contains("expected a batch object"), "{err}");
     }
 
     #[test]

@@ -2,13 +2,20 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use telltale_core::Manifest;
 
+use std::time::Duration;
+
+use telltale_scorer::RuntimeOptions;
+
+use crate::auth::Auth;
 use crate::config::Config;
-use crate::inference::Infer;
+use crate::inference::{BatchConfig, Infer, Worker};
+use crate::serving::{LoadOptions, ModelSlot, Serving};
 
 /// Request limits the handlers enforce.
 #[derive(Debug, Clone, Copy)]
@@ -76,26 +83,71 @@ impl ModelInfo {
     }
 }
 
-/// Shared state: database pool, inference handle, model description, limits, metrics.
+/// Shared state: database pool, the served model, limits, access control, metrics.
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
-    pub infer: Infer,
-    pub model: Arc<ModelInfo>,
+    pub models: Arc<ModelSlot>,
     pub limits: Limits,
+    pub auth: Arc<Auth>,
     pub metrics: PrometheusHandle,
+    /// Set once a shutdown was requested: `/ready` answers 503 while requests drain.
+    pub draining: Arc<AtomicBool>,
 }
 
 impl AppState {
-    /// Assemble the state; the model description comes from the inference backend's manifest.
+    /// Assemble the state around a running inference handle for the model in `model_dir`. No
+    /// API keys; reloads use default ONNX Runtime options and the handle's queue capacity.
     pub fn new(db: PgPool, infer: Infer, model_dir: &Path, limits: Limits) -> Self {
-        let model = Arc::new(ModelInfo::new(model_dir, infer.manifest()));
+        let load = LoadOptions {
+            runtime: RuntimeOptions::default(),
+            batch: BatchConfig {
+                max_batch: 64,
+                max_wait: Duration::from_millis(1),
+                queue_capacity: infer.capacity(),
+            },
+        };
+        Self::with_worker(db, infer, None, model_dir, limits, load)
+    }
+
+    /// Assemble the state; `worker` is joined when the model is replaced or the server stops.
+    pub fn with_worker(
+        db: PgPool,
+        infer: Infer,
+        worker: Option<Worker>,
+        model_dir: &Path,
+        limits: Limits,
+        load: LoadOptions,
+    ) -> Self {
+        let serving = Serving::new(infer, worker, model_dir);
         Self {
             db,
-            infer,
-            model,
+            models: Arc::new(ModelSlot::new(serving, load)),
             limits,
+            auth: Arc::new(Auth::default()),
             metrics: crate::telemetry::metrics_handle(),
+            draining: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The same state with access control `auth`.
+    pub fn with_auth(mut self, auth: Auth) -> Self {
+        self.auth = Arc::new(auth);
+        self
+    }
+
+    /// The model serving right now (one snapshot: use it for everything a request does).
+    pub fn serving(&self) -> Arc<Serving> {
+        self.models.current()
+    }
+
+    /// Description of the model serving right now.
+    pub fn model(&self) -> Arc<ModelInfo> {
+        Arc::clone(&self.models.current().model)
+    }
+
+    /// Inference handle of the model serving right now.
+    pub fn infer(&self) -> Infer {
+        self.models.current().infer.clone()
     }
 }

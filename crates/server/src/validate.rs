@@ -229,15 +229,28 @@ fn number(value: &Scalar) -> Result<f32, String> {
     }
 }
 
-/// A sensor id from a URL: 1 to 128 characters, no control characters.
+/// Most characters (Unicode scalar values) in a sensor id.
+pub const MAX_SENSOR_ID_CHARS: usize = 128;
+
+const SENSOR_ID_RULE: &str =
+    "a sensor id has 1 to 128 characters, not all blank and no control characters";
+
+/// Whether `id` is a valid sensor id: 1 to 128 characters, not all whitespace, no control
+/// characters (which also keeps NUL, which Postgres text cannot hold, out of the database). Any
+/// other character is kept exactly as sent, including `/`, `%`, quotes and non-Latin scripts.
+pub fn is_sensor_id(id: &str) -> bool {
+    !id.trim().is_empty()
+        && id.chars().count() <= MAX_SENSOR_ID_CHARS
+        && !id.chars().any(char::is_control)
+}
+
+/// A sensor id from a URL (field `id`).
 pub fn sensor_id(id: &str) -> Result<(), ApiError> {
-    if id.trim().is_empty() || id.chars().count() > 128 || id.chars().any(char::is_control) {
-        return Err(ApiError::field(
-            "id",
-            "a sensor id has 1 to 128 characters, not all blank and no control characters",
-        ));
+    if is_sensor_id(id) {
+        Ok(())
+    } else {
+        Err(ApiError::field("id", SENSOR_ID_RULE))
     }
-    Ok(())
 }
 
 /// Optional timestamp field (`end`, `at`).
@@ -273,6 +286,11 @@ pub fn window(
             format!("{path}.{name}")
         }
     };
+    if let Some(id) = request.sensor_id.as_deref()
+        && !is_sensor_id(id)
+    {
+        errors.push(field("sensor_id"), SENSOR_ID_RULE);
+    }
     let n = request.events.len();
     if n > limits.max_events {
         errors.push(

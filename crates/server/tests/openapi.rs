@@ -33,6 +33,7 @@ fn every_endpoint_is_documented() {
         ("/health", "get"),
         ("/ready", "get"),
         ("/metrics", "get"),
+        ("/admin/models/reload", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
@@ -41,7 +42,7 @@ fn every_endpoint_is_documented() {
     }
     assert_eq!(
         paths.len(),
-        9,
+        10,
         "unexpected paths: {:?}",
         paths.keys().collect::<Vec<_>>()
     );
@@ -55,5 +56,18 @@ fn every_endpoint_is_documented() {
         "Features",
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
+    }
+    // Writes and admin name the API key schemes Swagger UI's "Authorize" button offers.
+    let schemes = spec["components"]["securitySchemes"].as_object().unwrap();
+    assert!(schemes.contains_key("api_key") && schemes.contains_key("x_api_key"));
+    for (path, method) in [
+        ("/sensors/{id}/events", "post"),
+        ("/admin/models/reload", "post"),
+    ] {
+        let security = &paths[path][method]["security"];
+        assert!(
+            security.to_string().contains("api_key"),
+            "{method} {path}: {security}"
+        );
     }
 }

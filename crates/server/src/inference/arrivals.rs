@@ -14,11 +14,12 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{Infer, Shared};
+use super::Infer;
 
-/// Counters shared by the handlers and the batcher.
+/// Counters shared by the handlers and the batcher. One set serves every model loaded over the
+/// server's life, so a reload does not lose count of requests already being read.
 #[derive(Debug, Default)]
-pub(super) struct Arrivals {
+pub struct Arrivals {
     in_flight: AtomicUsize,
     awaiting: AtomicUsize,
 }
@@ -32,48 +33,55 @@ impl Arrivals {
 }
 
 /// Marks one scoring request as in flight until dropped.
-pub struct InFlight(Arc<Shared>);
+pub struct InFlight(Arc<Arrivals>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.arrivals.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// Marks one request's windows as queued until its results are in.
-pub(super) struct Awaiting(Arc<Shared>);
+pub(super) struct Awaiting(Arc<Arrivals>);
 
 impl Awaiting {
-    pub(super) fn new(shared: &Arc<Shared>) -> Self {
-        shared.arrivals.awaiting.fetch_add(1, Ordering::AcqRel);
-        Self(Arc::clone(shared))
+    pub(super) fn new(arrivals: &Arc<Arrivals>) -> Self {
+        arrivals.awaiting.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(arrivals))
     }
 }
 
 impl Drop for Awaiting {
     fn drop(&mut self) {
-        self.0.arrivals.awaiting.fetch_sub(1, Ordering::AcqRel);
+        self.0.awaiting.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// Count a scoring request as in flight (see the module docs).
+pub fn request_started(arrivals: &Arc<Arrivals>) -> InFlight {
+    arrivals.in_flight.fetch_add(1, Ordering::AcqRel);
+    InFlight(Arc::clone(arrivals))
 }
 
 impl Infer {
     /// Count a scoring request as in flight (see the module docs).
     pub fn request_started(&self) -> InFlight {
-        self.shared
-            .arrivals
-            .in_flight
-            .fetch_add(1, Ordering::AcqRel);
-        InFlight(Arc::clone(&self.shared))
+        request_started(&self.shared.arrivals)
+    }
+
+    /// The arrival counters this handle's batcher reads.
+    pub fn arrivals(&self) -> Arc<Arrivals> {
+        Arc::clone(&self.shared.arrivals)
     }
 }
 
 /// Middleware: count `POST /score…` requests as in flight from the moment they arrive.
 pub async fn track_scoring_requests(
-    State(infer): State<Infer>,
+    State(arrivals): State<Arc<Arrivals>>,
     request: Request,
     next: Next,
 ) -> Response {
     let scoring = request.method() == Method::POST && request.uri().path().starts_with("/score");
-    let _in_flight = scoring.then(|| infer.request_started());
+    let _in_flight = scoring.then(|| request_started(&arrivals));
     next.run(request).await
 }

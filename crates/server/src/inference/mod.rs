@@ -10,7 +10,7 @@
 mod arrivals;
 mod batcher;
 
-pub use arrivals::{InFlight, track_scoring_requests};
+pub use arrivals::{Arrivals, InFlight, track_scoring_requests};
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -118,7 +118,7 @@ struct Shared {
     capacity: usize,
     closed: AtomicBool,
     running: AtomicBool,
-    arrivals: arrivals::Arrivals,
+    arrivals: Arc<Arrivals>,
 }
 
 /// Cheap-to-clone handle used by handlers to score windows.
@@ -142,6 +142,21 @@ impl Infer {
         E: Send + 'static + From<std::io::Error>,
         F: FnOnce() -> Result<B, E> + Send + 'static,
     {
+        Self::spawn_sharing(make, config, Arc::default())
+    }
+
+    /// [`Infer::spawn`], counting arriving requests in `arrivals` (shared by every model the
+    /// server loads over its life, see [`Arrivals`]).
+    pub fn spawn_sharing<B, E, F>(
+        make: F,
+        config: BatchConfig,
+        arrivals: Arc<Arrivals>,
+    ) -> Result<(Infer, Worker), E>
+    where
+        B: Backend + 'static,
+        E: Send + 'static + From<std::io::Error>,
+        F: FnOnce() -> Result<B, E> + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel::<Job>();
         let shared = Arc::new(Shared {
             tx,
@@ -149,7 +164,7 @@ impl Infer {
             capacity: config.queue_capacity.max(1),
             closed: AtomicBool::new(false),
             running: AtomicBool::new(true),
-            arrivals: arrivals::Arrivals::default(),
+            arrivals,
         });
         let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<Manifest, E>>(1);
         let thread_shared = Arc::clone(&shared);
@@ -231,9 +246,20 @@ impl Infer {
         &self,
         requests: Vec<WindowRequest>,
     ) -> Result<Vec<Result<Scored, InferError>>, InferError> {
+        self.score_many_or_return(requests)
+            .await
+            .map_err(|(err, _)| err)
+    }
+
+    /// [`Infer::score_many`] that hands the requests back when they were not admitted, so a
+    /// caller can send them to another model (a reload closes the handle it replaces).
+    pub async fn score_many_or_return(
+        &self,
+        requests: Vec<WindowRequest>,
+    ) -> Result<Vec<Result<Scored, InferError>>, (InferError, Vec<WindowRequest>)> {
         let replies = self.enqueue(requests)?;
         // Counted only once queued: the batcher may then take everything counted as arrived.
-        let _awaiting = arrivals::Awaiting::new(&self.shared);
+        let _awaiting = arrivals::Awaiting::new(&self.shared.arrivals);
         let mut results = Vec::with_capacity(replies.len());
         for reply in replies {
             results.push(reply.await.unwrap_or(Err(InferError::Closed)));
@@ -241,12 +267,14 @@ impl Infer {
         Ok(results)
     }
 
+    #[allow(clippy::type_complexity)]
     fn enqueue(
         &self,
         requests: Vec<WindowRequest>,
-    ) -> Result<Vec<oneshot::Receiver<Result<Scored, InferError>>>, InferError> {
+    ) -> Result<Vec<oneshot::Receiver<Result<Scored, InferError>>>, (InferError, Vec<WindowRequest>)>
+    {
         if !self.is_running() {
-            return Err(InferError::Closed);
+            return Err((InferError::Closed, requests));
         }
         let n = requests.len();
         let shared = &self.shared;
@@ -258,9 +286,12 @@ impl Infer {
                 });
         if admitted.is_err() {
             metrics::counter!("telltale_inference_rejected_total").increment(n as u64);
-            return Err(InferError::Overloaded {
-                capacity: shared.capacity,
-            });
+            return Err((
+                InferError::Overloaded {
+                    capacity: shared.capacity,
+                },
+                requests,
+            ));
         }
         metrics::gauge!("telltale_inference_queue_depth").set(self.queue_depth() as f64);
         let now = Instant::now();

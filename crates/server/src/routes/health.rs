@@ -53,11 +53,14 @@ pub async fn health() -> Json<Health> {
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "Model or database unavailable", body = Problem),
+        (status = 503, description = "Model or database unavailable, or shutting down", body = Problem),
     )
 )]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
-    if !state.infer.is_running() {
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(ApiError::Unavailable("the server is shutting down".into()));
+    }
+    if !state.infer().is_running() {
         return Err(ApiError::Unavailable(
             "the inference worker is not running".into(),
         ));
@@ -72,8 +75,8 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Api
     }
     Ok(Json(Readiness {
         status: "ready".into(),
-        model_id: state.model.id.clone(),
-        queue_depth: state.infer.queue_depth(),
+        model_id: state.model().id.clone(),
+        queue_depth: state.infer().queue_depth(),
     }))
 }
 
@@ -90,7 +93,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Api
     ))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    metrics::gauge!("telltale_inference_queue_depth").set(state.infer.queue_depth() as f64);
+    metrics::gauge!("telltale_inference_queue_depth").set(state.infer().queue_depth() as f64);
     (
         StatusCode::OK,
         [(

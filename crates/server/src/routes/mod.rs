@@ -1,12 +1,14 @@
 //! HTTP routes, one module per resource, each declared once with utoipa so the OpenAPI document
 //! and the router cannot drift.
 
+pub mod admin;
 pub mod health;
 pub mod models;
 pub mod score;
 pub mod sensors;
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,9 +29,36 @@ use crate::state::AppState;
         (name = "sensors", description = "Stored sensor history: ingest, score, score history"),
         (name = "models", description = "The loaded model"),
         (name = "operations", description = "Liveness, readiness and metrics")
-    )
+    ),
+    modifiers(&ApiKeys)
 )]
 struct ApiDoc;
+
+/// The API key schemes (`--api-key-file`): a bearer token or the `X-API-Key` header.
+struct ApiKeys;
+
+impl Modify for ApiKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "API key from `telltale-server new-api-key`, needed for writes and \
+                         /admin when the server runs with --api-key-file (and for reads with \
+                         --protect-reads)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "x_api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
 
 /// Every API route with its OpenAPI description (state still to be supplied).
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -40,6 +69,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sensors::anomaly::anomaly))
         .routes(routes!(sensors::history::scores))
         .routes(routes!(models::current))
+        .routes(routes!(admin::reload))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))

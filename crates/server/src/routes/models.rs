@@ -54,7 +54,7 @@ pub struct ModelDescription {
     responses((status = 200, description = "The loaded model", body = ModelDescription))
 )]
 pub async fn current(State(state): State<AppState>) -> Json<ModelDescription> {
-    let model = &state.model;
+    let model = state.model();
     let manifest = &model.manifest;
     Json(ModelDescription {
         id: model.id.clone(),

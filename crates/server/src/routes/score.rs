@@ -30,22 +30,23 @@ pub async fn score(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ScoreRequest>,
 ) -> Result<Json<ScoreResponse>, ApiError> {
-    let reader = FeatureReader::new(state.model.features());
-    let spec = state.model.manifest.window;
+    let model = state.model();
+    let reader = FeatureReader::new(model.features());
+    let spec = model.manifest.window;
     let mut errors = Errors::default();
     let window = validate::window(&request, &reader, &spec, &state.limits, "", &mut errors);
     let window = errors
         .finish(window)?
         .ok_or_else(|| ApiError::Internal("no window".into()))?;
-    let scored = state
-        .infer
+    let (serving, scored) = state
+        .models
         .score(window)
         .await
         .map_err(|e| inference_error(e, None))?;
     Ok(Json(ScoreResponse::new(
         request.sensor_id,
         scored,
-        &state.model,
+        &serving.model,
     )))
 }
 
@@ -80,8 +81,9 @@ pub async fn score_batch(
             ),
         ));
     }
-    let reader = FeatureReader::new(state.model.features());
-    let spec = state.model.manifest.window;
+    let model = state.model();
+    let reader = FeatureReader::new(model.features());
+    let spec = model.manifest.window;
     let mut errors = Errors::default();
     let windows: Vec<_> = request
         .windows
@@ -99,15 +101,15 @@ pub async fn score_batch(
         })
         .collect();
     let windows = errors.finish(windows)?;
-    let results = state
-        .infer
+    let (serving, results) = state
+        .models
         .score_many(windows)
         .await
         .map_err(|e| inference_error(e, None))?;
     let mut out = Vec::with_capacity(count);
     for (i, (result, window)) in results.into_iter().zip(request.windows).enumerate() {
         let scored = result.map_err(|e| inference_error(e, Some(i)))?;
-        out.push(ScoreResponse::new(window.sensor_id, scored, &state.model));
+        out.push(ScoreResponse::new(window.sensor_id, scored, &serving.model));
     }
     Ok(Json(BatchScoreResponse { results: out }))
 }

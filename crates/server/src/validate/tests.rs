@@ -104,6 +104,45 @@ fn sensor_ids_are_checked() {
 }
 
 #[test]
+fn sensor_ids_allow_any_text_but_control_characters() {
+    let longest = "é".repeat(MAX_SENSOR_ID_CHARS);
+    for id in [
+        "'; DROP TABLE events;--",
+        "%_\\",
+        "a/b",
+        "\u{202e}\u{5e9}\u{1f525}",
+        " padded ",
+        &longest,
+    ] {
+        assert!(is_sensor_id(id), "{id:?}");
+    }
+    let too_long = "é".repeat(MAX_SENSOR_ID_CHARS + 1);
+    for id in ["", "\t\u{3000}", "a\0b", "a\u{7f}", "a\u{85}b", &too_long] {
+        assert!(!is_sensor_id(id), "{id:?}");
+    }
+}
+
+#[test]
+fn a_window_checks_its_sensor_id() {
+    let names = names();
+    let reader = FeatureReader::new(&names);
+    let request = ScoreRequest {
+        sensor_id: Some("a\0b".into()),
+        events: vec![event("2020-12-20 01:00:00", json!([1.0, 2.0]))],
+        end: None,
+    };
+    let mut errors = Errors::default();
+    let spec = WindowSpec::default();
+    let limits = Limits::default();
+    window(&request, &reader, &spec, &limits, "windows[3]", &mut errors);
+    let err = errors.finish(()).unwrap_err();
+    assert!(
+        err.to_string().starts_with("windows[3].sensor_id: "),
+        "{err}"
+    );
+}
+
+#[test]
 fn many_errors_are_capped_and_counted() {
     let mut errors = Errors::default();
     for i in 0..30 {

@@ -72,6 +72,12 @@ fn write_fixture_model() -> PathBuf {
     dir
 }
 
+/// Write the random fixture model (2 features, seeded weights) into `dir`: a second model with
+/// the same features as the trained test model, for reload tests.
+pub fn write_fixture_model_to(dir: &Path) {
+    write_fixture_into(dir);
+}
+
 fn write_fixture_into(dir: &Path) {
     let features = vec!["feature_1".to_string(), "feature_2".to_string()];
     let channels = WindowSpec::channels(features.len());
@@ -278,4 +284,108 @@ pub fn error_fields(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Rows in each table of the sensor history, in the order sensors, events, labels, scores.
+pub async fn table_counts(pool: &PgPool) -> [i64; 4] {
+    let sql = "SELECT (SELECT count(*) FROM sensors), (SELECT count(*) FROM events), \
+               (SELECT count(*) FROM labels), (SELECT count(*) FROM scores)";
+    let (sensors, events, labels, scores): (i64, i64, i64, i64) =
+        sqlx::query_as(sql).fetch_one(pool).await.unwrap();
+    [sensors, events, labels, scores]
+}
+
+/// Text that must never reach a client: internals of the server, its libraries or its host.
+pub const INTERNAL_TEXT: &[&str] = &[
+    "sqlx",
+    "panicked",
+    "thread '",
+    "/work/",
+    "/root/",
+    "/home/",
+    "/tmp/",
+    ".rs:",
+    "SELECT ",
+    "INSERT ",
+    "postgres",
+    "telltale_",
+    "ApiError",
+    "struct ",
+    "onnx",
+    "ort::",
+    "Error {",
+];
+
+/// Assert a client-error answer: `status` (always 4xx), `application/problem+json`, every problem
+/// field present and well-typed, `detail` containing `detail_contains`, no internal text; when
+/// `field` is given, `detail` names it and, for a 422 of invalid input, so does an `errors` entry.
+pub fn assert_client_error(reply: &Reply, status: u16, detail_contains: &str, field: Option<&str>) {
+    assert!((400..500).contains(&status), "a client error must be 4xx");
+    let body = assert_problem(reply, status, detail_contains);
+    let text = body.to_string();
+    for internal in INTERNAL_TEXT {
+        assert!(!text.contains(internal), "{internal:?} leaked: {text}");
+    }
+    let detail = body["detail"].as_str().unwrap();
+    if let Some(errors) = body.get("errors") {
+        let errors = errors.as_array().expect("errors is an array");
+        assert!(
+            !errors.is_empty(),
+            "errors, when present, is not empty: {text}"
+        );
+        for error in errors {
+            assert!(
+                error["field"].as_str().is_some_and(|f| !f.is_empty()),
+                "{text}"
+            );
+            assert!(
+                error["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{text}"
+            );
+        }
+    }
+    if let Some(field) = field {
+        assert!(
+            detail.contains(field),
+            "detail {detail:?} does not name {field:?}"
+        );
+        if body["type"] == "urn:telltale:problem:invalid-input" {
+            let fields = error_fields(&body);
+            assert!(
+                fields.iter().any(|f| f.contains(field)),
+                "errors {fields:?} do not name {field:?}"
+            );
+        }
+    }
+}
+
+/// A body of unknown length (no `Content-Length`), as a chunked upload arrives.
+pub fn body_of_unknown_length(bytes: Vec<u8>) -> Body {
+    use http_body_util::{BodyExt, Full};
+    // `map_frame` drops the exact size hint of `Full`.
+    Body::new(Full::new(axum::body::Bytes::from(bytes)).map_frame(|frame| frame))
+}
+
+/// Percent-encode a path segment (everything but RFC 3986 unreserved characters).
+pub fn encode_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `/health` and `/ready` answer 200 and a valid `/score` request still scores.
+pub async fn assert_still_serving(app: &Router) {
+    let health = call(app, get("/health")).await;
+    assert_eq!(health.status, 200, "{}", health.body);
+    let ready = call(app, get("/ready")).await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    let body = json!({"sensor_id": "after", "events": events_json(30, end_time())});
+    let scored = call(app, post_json("/score", &body)).await;
+    assert_eq!(scored.status, 200, "{}", scored.body);
+    assert!(scored.body["score"].is_number(), "{}", scored.body);
 }

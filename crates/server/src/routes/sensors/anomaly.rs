@@ -37,7 +37,7 @@ pub struct AnomalyQuery {
         (status = 409, description = "Sensor stored with other features than the model's", body = Problem),
         (status = 422, description = "Bad `at`, or too few events in the window", body = Problem),
         (status = 429, description = "Inference queue full; retry shortly", body = Problem),
-        (status = 503, description = "Server shutting down", body = Problem),
+        (status = 503, description = "Database unavailable (retry after `Retry-After` seconds) or server shutting down", body = Problem),
     )
 )]
 pub async fn anomaly(
@@ -56,7 +56,7 @@ pub async fn anomaly(
             ApiError::Unprocessable(format!("sensor `{id}` has no stored events"))
         })?,
     };
-    let start = validate::window_start(end, &state.model.manifest.window).ok_or_else(|| {
+    let start = validate::window_start(end, &state.model().manifest.window).ok_or_else(|| {
         ApiError::field(
             "at",
             "the window would start before the supported time range",
@@ -78,8 +78,8 @@ pub async fn anomaly(
             state.limits.min_events
         )));
     }
-    let scored = state
-        .infer
+    let (serving, scored) = state
+        .models
         .score(WindowRequest {
             events,
             end: Some(end),
@@ -89,7 +89,7 @@ pub async fn anomaly(
             InferError::Window(err) => ApiError::Unprocessable(format!("sensor `{id}`: {err}")),
             other => inference_error(other, None),
         })?;
-    let response = ScoreResponse::new(Some(id.clone()), scored, &state.model);
+    let response = ScoreResponse::new(Some(id.clone()), scored, &serving.model);
     db::insert_score(&state.db, &id, &response).await?;
     Ok(Json(response))
 }

@@ -83,6 +83,7 @@ impl From<ScoreRow> for StoredScore {
         (status = 200, description = "Stored scores, newest first", body = ScoreHistory),
         (status = 404, description = "Unknown sensor", body = Problem),
         (status = 422, description = "`limit` out of range", body = Problem),
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds", body = Problem),
     )
 )]
 pub async fn scores(

@@ -56,11 +56,15 @@ struct Parsed {
     responses(
         (status = 200, description = "Stored", body = IngestResponse),
         (status = 400, description = "Body is not valid JSON", body = Problem),
+        (status = 401, description = "API key missing or invalid (with --api-key-file)", body = Problem),
         (status = 409, description = "Sensor stored with other features than the model's", body = Problem),
         (status = 413, description = "Body larger than the server's limit", body = Problem),
         (status = 415, description = "Neither application/json nor text/csv", body = Problem),
         (status = 422, description = "Invalid events; nothing was stored", body = Problem),
-    )
+        (status = 503, description = "Database unavailable; retry after `Retry-After` seconds \
+                                      (safe: ingest is idempotent)", body = Problem),
+    ),
+    security((), ("api_key" = []), ("x_api_key" = []))
 )]
 pub async fn ingest(
     State(state): State<AppState>,
@@ -70,7 +74,8 @@ pub async fn ingest(
 ) -> Result<Json<IngestResponse>, ApiError> {
     validate::sensor_id(&id)?;
     let body = body?;
-    let features = state.model.features();
+    let model = state.model();
+    let features = model.features();
     let parsed = match media_type(&headers).as_deref() {
         Some("application/json") => parse_json(&body, features)?,
         Some("text/csv") => parse_csv(&body, &id, features)?,
@@ -112,7 +117,8 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
 }
 
 fn parse_json(body: &[u8], features: &[String]) -> Result<Parsed, ApiError> {
-    let Json(events) = Json::<Vec<EventIn>>::from_bytes(body)?;
+    let Json(events) = Json::<Vec<EventIn>>::from_bytes(body)
+        .map_err(|rejection| ApiError::from_json_rejection(rejection, "events"))?;
     if events.is_empty() {
         return Err(ApiError::field(
             "events",

@@ -16,7 +16,7 @@ pub(crate) async fn known_sensor(state: &AppState, id: &str) -> Result<(), ApiEr
                 "unknown sensor `{id}`; send its events to POST /sensors/{id}/events first"
             ))
         })?;
-    check_features(id, &stored, state.model.features())
+    check_features(id, &stored, state.model().features())
 }
 
 /// A sensor's stored events must have the model's features in the model's order.
