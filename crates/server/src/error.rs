@@ -125,6 +125,8 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             Self::Database(err) if crate::db::is_unavailable(err) => Some(DATABASE_RETRY_SECS),
+            // The queue drains in milliseconds; one second spreads retries without idling.
+            Self::Overloaded { .. } => Some(1),
             _ => None,
         }
     }
@@ -469,7 +471,9 @@ mod tests {
 
     #[test]
     fn overload_is_429() {
-        let problem = ApiError::Overloaded { capacity: 8 }.problem();
+        let error = ApiError::Overloaded { capacity: 8 };
+        assert_eq!(error.retry_after(), Some(1));
+        let problem = error.problem();
         assert_eq!(problem.status, 429);
         assert_eq!(problem.kind, "urn:telltale:problem:overloaded");
     }
