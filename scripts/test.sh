@@ -57,5 +57,8 @@ bash scripts/check-swagger-ui.sh "$TELLTALE_TEST_MODEL" "$DATABASE_URL"
 log "contract fuzzing: schemathesis against the running server and openapi/openapi.json"
 bash scripts/check-schemathesis.sh "$TELLTALE_TEST_MODEL" "$DATABASE_URL"
 
+log "parser fuzzing: each cargo-fuzz target for ${TELLTALE_FUZZ_SECONDS:-20} s"
+bash scripts/fuzz.sh "${TELLTALE_FUZZ_SECONDS:-20}"
+
 log "soak: ${TELLTALE_SOAK_SECONDS:-30} s of mixed traffic, server RSS sampled"
 bash scripts/soak.sh "${TELLTALE_SOAK_SECONDS:-30}"

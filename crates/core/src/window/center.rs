@@ -48,7 +48,9 @@ pub fn daily_period(step_secs: i64, len: usize) -> usize {
 /// (`t % period`; `period` 1 means one median for the window), and each feature and step std
 /// channel divided by the robust scale (1.4826 × median absolute value) of what is left. The
 /// `empty` flag is kept. A channel whose robust scale is zero (or tiny next to its level) is
-/// only centred, so a constant channel becomes 0, never NaN.
+/// only centred, so a constant channel becomes 0, never NaN. A result beyond the range of `f32`
+/// (far apart extreme values, or a large departure over a small scale) is held at `±f32::MAX`, so
+/// finite values stay finite.
 pub fn center_window(data: &mut [f32], channels: usize, n_features: usize, period: usize) {
     if channels == 0 || data.is_empty() {
         return;
@@ -83,9 +85,15 @@ pub fn center_window(data: &mut [f32], channels: usize, n_features: usize, perio
         };
         for t in 0..steps {
             let v = &mut data[t * channels + c];
-            *v = ((f64::from(*v) - medians[t % period]) / scale) as f32;
+            *v = saturate((f64::from(*v) - medians[t % period]) / scale);
         }
     }
+}
+
+/// `x` as `f32`, held to the finite range instead of overflowing to an infinity.
+fn saturate(x: f64) -> f32 {
+    let max = f64::from(f32::MAX);
+    x.clamp(-max, max) as f32
 }
 
 /// Median of `values` (reorders them); the mean of the middle two for an even count.
