@@ -20,8 +20,10 @@ case "$seconds" in '' | *[!0-9]*) die "usage: $0 [SECONDS]" ;; esac
 ensure_postgres
 ensure_venv
 
-log "building the server and the soak driver"
-cargo build -q --locked -p telltale-server --bin telltale-server --example soak
+log "building the server, the trainer and the soak driver"
+# The whole workspace's binaries and examples: the same feature set as scripts/test.sh's build, so
+# after it this is a no-op (building one package alone would re-resolve features and recompile).
+cargo build -q --locked --workspace --bins --examples
 target="${CARGO_TARGET_DIR:-target}/debug"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/telltale-soak.XXXXXX")
@@ -39,7 +41,6 @@ trap cleanup EXIT
 model="${TELLTALE_TEST_MODEL:-}"
 if [ -z "$model" ]; then
   log "training a small model"
-  cargo build -q --locked -p telltale-trainer
   "$target/telltale-trainer" synth --sensors 120 --days 10 --features 2 --alert-rate 0.05 --seed 7 \
     --out "$work/events.csv" >/dev/null 2>&1
   "$target/telltale-trainer" train --events "$work/events.csv" --out "$work/model" --epochs 2 \
