@@ -236,8 +236,14 @@ pub struct TrainArgs {
     /// Drop rows with bad values (counted) instead of failing on the first one.
     #[arg(long)]
     pub drop_bad_rows: bool,
-    /// ONNX Runtime shared library used by the export check.
-    #[arg(long, env = "ORT_DYLIB_PATH")]
+    /// ONNX Runtime shared library used by the export check (the same flag as `evaluate` and
+    /// the server; `--onnxruntime` is accepted too).
+    #[arg(
+        long = "ort-dylib",
+        alias = "onnxruntime",
+        value_name = "ORT_DYLIB",
+        env = "ORT_DYLIB_PATH"
+    )]
     pub onnxruntime: Option<PathBuf>,
 }
 
