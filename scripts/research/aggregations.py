@@ -85,3 +85,16 @@ report('sum z(peak24, ARpeak24)', z(s1) + z(s2))
 # per-channel peaks separately for raw
 for c in notempty:
     report(f'peak24 chan {c}', [(ma((w[2]-w[3])[:, [c]], 24)**2).max() for w in W])
+print('--- cross-feature structure (features 0 and 1)')
+# Coupling has a random sign per sensor, so it must be estimated per window: regress feature 1 on
+# feature 0 over the whole window, then look for steps where the residual's variance rises.
+def wres(w):
+    a, b = w[2][:, 0], w[2][:, 1]
+    beta = (a @ b) / (a @ a + 1e-9)
+    r = b - beta * a
+    return r / (r.std() + 1e-6)
+if F >= 2:
+    for k in (12, 24):
+        report(f'window-coupling resid sq peak{k}', [ma(wres(w)[:, None]**2, k).max() for w in W])
+    s5 = np.array([ma(wres(w)[:, None]**2, 12).max() for w in W])
+    report('max z(peak24, coupling12)', np.maximum(z(s1), z(s5)))
