@@ -171,6 +171,15 @@ pub struct ModelRef {
     pub version: String,
 }
 
+impl From<&ModelInfo> for ModelRef {
+    fn from(model: &ModelInfo) -> Self {
+        Self {
+            id: model.id.clone(),
+            version: model.version.clone(),
+        }
+    }
+}
+
 /// Scores of one window (DESIGN §2.5).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 pub struct ScoreResponse {
@@ -223,10 +232,7 @@ impl ScoreResponse {
                 steps: window.steps,
                 events_used: window.events_used,
             },
-            model: ModelRef {
-                id: model.id.clone(),
-                version: model.version.clone(),
-            },
+            model: ModelRef::from(model),
         }
     }
 }

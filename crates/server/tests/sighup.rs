@@ -3,38 +3,18 @@
 //! Postgres: the password added below is accepted and ignored, so it only tests redaction).
 
 mod common;
+mod process;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use process::{ServerProcess, TestDatabase};
 use serde_json::{Value, json};
 use telltale_server::auth::key_file_line;
 
 const KEY: &str = "tt_sighup-test-key-9f8e7d6c5b4a";
 const PASSWORD: &str = "hunter2-never-logged";
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `postgres://user@host/db` → `postgres://user:PASSWORD@host/db`.
 fn with_password(url: &str) -> String {
@@ -45,25 +25,6 @@ fn with_password(url: &str) -> String {
     format!("{scheme}://{user}:{PASSWORD}@{host}/{path}")
 }
 
-fn start(model: &Path, keys: &Path) -> Server {
-    let port = free_port();
-    let database_url = with_password(&std::env::var("DATABASE_URL").expect("DATABASE_URL"));
-    let child = Command::new(env!("CARGO_BIN_EXE_telltale-server"))
-        .args(["--model", model.to_str().unwrap()])
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .args(["--api-key-file", keys.to_str().unwrap()])
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
 async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !check().await {
@@ -72,9 +33,9 @@ async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
-async fn model_id(client: &reqwest::Client, base: &str) -> Option<String> {
+async fn model_id(client: &reqwest::Client, server: &ServerProcess) -> Option<String> {
     let reply = client
-        .get(format!("{base}/models/current"))
+        .get(server.url("/models/current"))
         .send()
         .await
         .ok()?;
@@ -91,14 +52,6 @@ fn copy_model(from: &Path, to: &Path) {
     }
 }
 
-fn signal(server: &Server, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_model_directory_and_secrets_stay_out_of_the_logs() {
     let root = tempfile::tempdir().unwrap();
@@ -108,23 +61,30 @@ async fn sighup_reloads_the_model_directory_and_secrets_stay_out_of_the_logs() {
     let keys = root.path().join("keys");
     std::fs::write(&keys, format!("{}\n", key_file_line("tests", KEY))).unwrap();
 
-    let mut server = start(&live, &keys);
+    let database = TestDatabase::create("sighup").await;
+    let keys_arg = keys.to_str().unwrap();
+    let mut server = ServerProcess::start_logging(
+        &live,
+        &with_password(&database.url),
+        &["--api-key-file", keys_arg],
+        "debug",
+    )
+    .await;
     let client = reqwest::Client::new();
-    let base = server.base.clone();
     wait_until("the server is ready", async || {
         client
-            .get(format!("{base}/ready"))
+            .get(server.url("/ready"))
             .send()
             .await
             .is_ok_and(|r| r.status() == 200)
     })
     .await;
-    let before = model_id(&client, &base).await.unwrap();
+    let before = model_id(&client, &server).await.unwrap();
 
     // A request carrying the key, so it has been seen by the server.
     let events = json!(events_json(30, end_time()));
     let reply = client
-        .post(format!("{base}/sensors/sighup-1/events"))
+        .post(server.url("/sensors/sighup-1/events"))
         .bearer_auth(KEY)
         .json(&events)
         .send()
@@ -134,43 +94,40 @@ async fn sighup_reloads_the_model_directory_and_secrets_stay_out_of_the_logs() {
 
     // Deploy another model into the same directory and send SIGHUP.
     copy_model(model_dir(), &live);
-    signal(&server, "HUP");
+    server.signal("HUP");
     wait_until("SIGHUP swapped the model", async || {
-        model_id(&client, &base)
+        model_id(&client, &server)
             .await
             .is_some_and(|id| id != before)
     })
     .await;
-    let after = model_id(&client, &base).await.unwrap();
+    let after = model_id(&client, &server).await.unwrap();
     assert_eq!(after, manifest().model_id);
 
     // A broken deploy on SIGHUP is refused; the model keeps serving.
     std::fs::write(live.join("encoder.onnx"), b"broken").unwrap();
-    signal(&server, "HUP");
+    server.signal("HUP");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(model_id(&client, &base).await.unwrap(), after);
+    assert_eq!(model_id(&client, &server).await.unwrap(), after);
     let body = json!({"events": events_json(40, end_time())});
     let scored = client
-        .post(format!("{base}/score"))
+        .post(server.url("/score"))
         .json(&body)
         .send()
         .await
         .unwrap();
     assert_eq!(scored.status(), 200);
 
-    signal(&server, "TERM");
-    let status = server.child.wait().unwrap();
+    server.terminate();
+    let status = server
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .expect("the server did not exit after SIGTERM");
     assert!(status.success(), "{status}");
-    let mut logs = String::new();
-    server
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs = server.log_text();
     assert!(logs.contains("model reloaded"), "{logs}");
     assert!(logs.contains("model reload refused"), "{logs}");
     assert!(!logs.contains(PASSWORD), "the database password was logged");
     assert!(!logs.contains(KEY), "an API key was logged");
+    database.drop_now().await;
 }

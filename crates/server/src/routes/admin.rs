@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, Problem, problem_response};
 use crate::schema::ModelRef;
 use crate::serving::ReloadError;
-use crate::state::{AppState, ModelInfo};
+use crate::state::AppState;
 
 /// Which model directory to load.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -22,13 +22,6 @@ pub struct ReloadRequest {
     /// Default: the directory the current model was loaded from, read again (deploy a new
     /// version by replacing what that path points to).
     pub model_dir: Option<String>,
-}
-
-fn model_ref(model: &ModelInfo) -> ModelRef {
-    ModelRef {
-        id: model.id.clone(),
-        version: model.version.clone(),
-    }
 }
 
 /// The outcome of a reload.
@@ -76,8 +69,8 @@ pub async fn reload(State(state): State<AppState>, body: axum::body::Bytes) -> R
     let dir = request.model_dir.map(PathBuf::from);
     match state.models.reload(dir).await {
         Ok(done) => Json(ReloadResponse {
-            previous: model_ref(&done.previous),
-            current: model_ref(&done.current),
+            previous: ModelRef::from(done.previous.as_ref()),
+            current: ModelRef::from(done.current.as_ref()),
         })
         .into_response(),
         Err(err) => {

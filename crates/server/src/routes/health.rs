@@ -60,7 +60,8 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Api
     if state.draining.load(std::sync::atomic::Ordering::Acquire) {
         return Err(ApiError::Unavailable("the server is shutting down".into()));
     }
-    if !state.infer().is_running() {
+    let serving = state.serving();
+    if !serving.infer.is_running() {
         return Err(ApiError::Unavailable(
             "the inference worker is not running".into(),
         ));
@@ -75,8 +76,8 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Readiness>, Api
     }
     Ok(Json(Readiness {
         status: "ready".into(),
-        model_id: state.model().id.clone(),
-        queue_depth: state.infer().queue_depth(),
+        model_id: serving.model.id.clone(),
+        queue_depth: serving.infer.queue_depth(),
     }))
 }
 

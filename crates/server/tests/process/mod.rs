@@ -37,6 +37,16 @@ impl ServerProcess {
     /// Start the binary on `model` and `database_url` with `extra` arguments and wait until
     /// `/health` answers.
     pub async fn start(model: &Path, database_url: &str, extra: &[&str]) -> Self {
+        Self::start_logging(model, database_url, extra, "info,sqlx=warn,tower_http=warn").await
+    }
+
+    /// [`ServerProcess::start`] with `RUST_LOG` set to `log_filter`.
+    pub async fn start_logging(
+        model: &Path,
+        database_url: &str,
+        extra: &[&str],
+        log_filter: &str,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("server.log");
         let address = SocketAddr::from(([127, 0, 0, 1], free_port()));
@@ -46,7 +56,7 @@ impl ServerProcess {
             .args(["--database-url", database_url])
             .args(["--bind", &address.to_string()])
             .args(extra)
-            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
+            .env("RUST_LOG", log_filter)
             .stdin(Stdio::null())
             .stdout(File::create(&log).unwrap())
             .stderr(File::create(&log).unwrap())
@@ -108,11 +118,16 @@ impl ServerProcess {
 
     /// Send SIGTERM.
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Send the signal `name` (`TERM`, `HUP`, …).
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+            .args([&format!("-{name}"), &self.pid().to_string()])
             .status()
             .unwrap();
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// Wait for the process to exit, at most `limit`; `None` if it is still running.
