@@ -41,6 +41,7 @@ fn check_window(request: &ScoreRequest, reader: &FeatureReader<'_>, limits: &Lim
             let centred = WindowSpec {
                 centering: Centering::DailyMedianMad,
                 step_std: true,
+                log_step_std: true,
                 ..plain
             };
             for spec in [plain, centred] {

@@ -89,6 +89,7 @@ struct Input {
     spec: SpecIn,
     centering: CenteringIn,
     step_std: bool,
+    log_step_std: bool,
     n_features: u8,
     base: BaseIn,
     events: Vec<EventIn>,
@@ -148,6 +149,7 @@ fn spec(input: &Input) -> Option<WindowSpec> {
             CenteringIn::DailyMedianMad => Centering::DailyMedianMad,
         },
         step_std: input.step_std,
+        log_step_std: input.log_step_std,
     };
     if spec.validate().is_ok() && spec.max_steps() > MAX_FUZZ_STEPS {
         return None;
@@ -304,7 +306,11 @@ fn check_window(
                     (lo.min(v), hi.max(v))
                 });
             assert!(step[k] >= lo && step[k] <= hi, "mean outside [{lo}, {hi}]");
-            if spec.step_std {
+            if spec.step_std && spec.log_step_std {
+                // ln(std / floor + 1) with floor = 1 % of the mean std: at least 0 and finite.
+                let v = step[n_features + 2 + k];
+                assert!(v.is_finite() && v >= 0.0, "log step std {v}");
+            } else if spec.step_std {
                 let std = f64::from(step[n_features + 2 + k]);
                 let half_range = (f64::from(hi) - f64::from(lo)) / 2.0;
                 assert!(std >= 0.0 && std <= half_range * (1.0 + 1e-6) + 1e-30);

@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod coupling;
+
+pub use coupling::coupling_channels;
+
 /// Added to an error before its logarithm, so a perfect reconstruction stays finite.
 pub const LOG_EPS: f64 = 1e-8;
 /// Floor of a log-error standard deviation.
@@ -52,6 +56,11 @@ pub struct Calibration {
     /// Raw values of `default_scorer` on normal validation windows at evenly spaced quantiles
     /// 0, 1/(n-1), …, 1 (ascending). `score` = interpolated rank among them.
     pub normal_quantiles: Vec<f32>,
+    /// Whether [`SequenceErrors::peak`] also scans the cross-feature coupling channels
+    /// ([`coupling_channels`]). Absent in older manifests: no, so their quantiles keep meaning
+    /// what they were computed for.
+    #[serde(default)]
+    pub peak_coupling: bool,
 }
 
 /// `(ln(latent) z-score + ln(sequence) z-score) / 2`.
@@ -156,8 +165,47 @@ pub struct SequenceErrors {
     /// Largest square of the mean signed error (input − reconstruction) of one channel over any
     /// run of [`PEAK_STEPS`] consecutive valid steps (all of them when the window is shorter), over
     /// every channel but the `empty` flag (short quiet periods are normal). A sustained shift of
-    /// one channel shows here while the noise of single steps averages out.
+    /// one channel shows here while the noise of single steps averages out. With
+    /// [`Calibration::peak_coupling`] the scan also covers the [`coupling_channels`].
     pub peak: f32,
+}
+
+/// Compare a window with its reconstruction like [`sequence_errors`]; with `coupling` (and at
+/// least two features) [`SequenceErrors::peak`] also scans the [`coupling_channels`] of the
+/// signed errors, so a feature that stops following the others shows even when each feature
+/// alone looks normal.
+///
+/// # Panics
+/// As [`sequence_errors`].
+pub fn sequence_errors_with(
+    x: &[f32],
+    recon: &[f32],
+    len: usize,
+    channels: usize,
+    n_features: usize,
+    coupling: bool,
+) -> SequenceErrors {
+    let mut errors = sequence_errors(x, recon, len, channels, n_features);
+    if !coupling || n_features < 2 || len == 0 {
+        return errors;
+    }
+    let used = len * channels;
+    let signed: Vec<f64> = x[..used]
+        .chunks_exact(channels)
+        .zip(recon[..used].chunks_exact(channels))
+        .flat_map(|(xs, rs)| {
+            xs[..n_features]
+                .iter()
+                .zip(&rs[..n_features])
+                .map(|(&a, &b)| f64::from(a) - f64::from(b))
+        })
+        .collect();
+    let extra = coupling_channels(&signed, len, n_features);
+    let peak = peak_of(&extra, len, n_features, PEAK_STEPS);
+    if peak > errors.peak || errors.peak.is_nan() {
+        errors.peak = peak;
+    }
+    errors
 }
 
 /// Compare a window `x` with its reconstruction `recon` (both `[steps, channels]` row-major with at
@@ -303,6 +351,7 @@ mod tests {
                 std: 0.5,
             },
             normal_quantiles: vec![0.0, 1.0, 2.0],
+            peak_coupling: false,
         }
     }
 

@@ -30,6 +30,13 @@ pub struct WindowSpec {
     /// Absent in older manifests: no such channels.
     #[serde(default)]
     pub step_std: bool,
+    /// With `step_std`: store each step std as `ln(std + floor)`, where `floor` is 1 % of the
+    /// feature's mean step std over the window (the channel is 0 when that mean is 0). A spread
+    /// that collapses (a stuck sensor repeating one value) then stands out by about
+    /// `ln(100)` ≈ 4.6 instead of vanishing among small spreads, and the channel no longer depends
+    /// on the feature's units. Absent in older manifests: plain std.
+    #[serde(default)]
+    pub log_step_std: bool,
 }
 
 impl Default for WindowSpec {
@@ -39,6 +46,7 @@ impl Default for WindowSpec {
             step_secs: 3600,
             centering: Centering::None,
             step_std: false,
+            log_step_std: false,
         }
     }
 }
@@ -150,6 +158,36 @@ pub enum WindowError {
     Spec(String),
 }
 
+/// Replace the step std channels of `data` (`[steps, channels]`, laid out as [`bin_events`] writes
+/// it) by `ln(std + floor)`, `floor` = 1 % of the channel's mean std over the steps that have an
+/// estimate (from `first` on). Steps before `first` take the first estimate's value; a channel
+/// without any spread (or without any estimate) becomes 0.
+fn log_step_stds(data: &mut [f32], channels: usize, n_features: usize, first: Option<usize>) {
+    let steps = data.len() / channels;
+    for c in n_features + 2..channels {
+        let from = first.unwrap_or(steps);
+        let estimated = steps - from;
+        let mean = if estimated == 0 {
+            0.0
+        } else {
+            (from..steps)
+                .map(|t| f64::from(data[t * channels + c]))
+                .sum::<f64>()
+                / estimated as f64
+        };
+        let floor = 0.01 * mean;
+        for t in 0..steps {
+            let source = if t < from { from.min(steps - 1) } else { t };
+            let std = f64::from(data[source * channels + c]);
+            data[t * channels + c] = if floor > 0.0 && floor.is_finite() {
+                ((std + floor).ln() - floor.ln()) as f32
+            } else {
+                0.0
+            };
+        }
+    }
+}
+
 /// Bin events (sorted, unique timestamps) into the window that ends at `end` (default: the last
 /// event's timestamp) and covers `spec.length_secs` back from it.
 ///
@@ -158,7 +196,8 @@ pub enum WindowError {
 /// of its first event inside the window (never zero-padded). Per step: each feature's mean of its
 /// events (carried forward from the previous step when the step is empty), `log1p(count)`, the
 /// empty flag, and with `spec.step_std` each feature's population std of its events in the step
-/// (carried forward when the step has fewer than two events; 0 before any such step). Events after `end` or before the window start are ignored. Last, the spec's
+/// (carried forward when the step has fewer than two events; 0 before any such step; with
+/// `spec.log_step_std` see [`WindowSpec::log_step_std`]). Events after `end` or before the window start are ignored. Last, the spec's
 /// [`Centering`] is applied (see [`center_window`]).
 pub fn bin_events(
     events: &[Event],
@@ -209,6 +248,8 @@ pub fn bin_events(
     let mut sums = vec![0.0f64; n_features];
     let mut squares = vec![0.0f64; n_features];
     let mut next = 0;
+    // First step with a within-step std estimate (two or more events), for `log_step_std`.
+    let mut first_estimate: Option<usize> = None;
     for t in 0..len {
         sums.fill(0.0);
         squares.fill(0.0);
@@ -242,6 +283,7 @@ pub fn bin_events(
         if spec.step_std {
             let stds = &mut row[n_features + 2..];
             if count >= 2 {
+                first_estimate.get_or_insert(t);
                 for k in 0..n_features {
                     let shift = shift.as_ref().map_or(0.0, |s| f64::from(s[k]));
                     let mean = sums[k] / count as f64 - shift;
@@ -254,6 +296,9 @@ pub fn bin_events(
                 stds.copy_from_slice(previous);
             }
         }
+    }
+    if spec.step_std && spec.log_step_std {
+        log_step_stds(&mut data, channels, n_features, first_estimate);
     }
     match spec.centering {
         Centering::None => {}

@@ -18,6 +18,7 @@ fn case() -> impl Strategy<Value = (WindowSpec, usize, Vec<Event>, Option<DateTi
             step_secs: step,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         };
         let offsets = proptest::collection::btree_set(-length..2 * length, 1..60);
         let values = proptest::collection::vec(-1000.0f32..1000.0, 60 * n_features);

@@ -22,6 +22,7 @@ const FOUR_HOURS: WindowSpec = WindowSpec {
     step_secs: HOUR,
     centering: telltale_core::window::Centering::None,
     step_std: false,
+    log_step_std: false,
 };
 
 #[test]
@@ -40,6 +41,7 @@ fn max_steps_rounds_up() {
             step_secs: 3,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         }
         .max_steps(),
         4
@@ -50,6 +52,7 @@ fn max_steps_rounds_up() {
             step_secs: 3,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         }
         .max_steps(),
         3
@@ -60,6 +63,7 @@ fn max_steps_rounds_up() {
             step_secs: 3,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         }
         .max_steps(),
         0
@@ -82,6 +86,7 @@ fn bad_specs_are_rejected_with_a_reason() {
             step_secs,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         }
         .validate()
         .unwrap_err();
@@ -187,6 +192,7 @@ fn bad_event_lists_are_errors() {
         step_secs: 2,
         centering: telltale_core::window::Centering::None,
         step_std: false,
+        log_step_std: false,
     };
     assert!(matches!(
         bin_events(&infinite, 2, &spec, None),
@@ -201,6 +207,7 @@ fn a_length_that_is_not_a_multiple_of_the_step_has_a_short_last_step() {
         step_secs: 4,
         centering: telltale_core::window::Centering::None,
         step_std: false,
+        log_step_std: false,
     };
     // Window [0, 10]: steps [0,4) [4,8) [8,10].
     let events = [ev(0, &[1.0]), ev(8, &[2.0]), ev(10, &[4.0])];

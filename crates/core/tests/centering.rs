@@ -24,6 +24,7 @@ fn spec(length_secs: i64, centering: Centering, step_std: bool) -> WindowSpec {
         step_secs: HOUR,
         centering,
         step_std,
+        log_step_std: false,
     }
 }
 
@@ -55,6 +56,67 @@ fn step_std_channels_follow_the_empty_flag() {
     assert_eq!(channel(&w, 3), [0.0, 0.0, 1.0, 0.0], "empty flag");
     assert_eq!(channel(&w, 4), [1.0, 1.0, 1.0, 2.0], "feature 0 std");
     assert_eq!(channel(&w, 5), [0.0, 0.0, 0.0, 2.0], "feature 1 std");
+}
+
+#[test]
+fn log_step_std_marks_a_collapsed_spread_whatever_the_units() {
+    let log_spec = |length_secs| WindowSpec {
+        log_step_std: true,
+        ..spec(length_secs, Centering::None, true)
+    };
+    // The window of `step_std_channels_follow_the_empty_flag`: feature 0 stds 1, 1, 1, 2 (mean
+    // 1.25, floor 0.0125); feature 1 stds 0, 0, 0, 2 (mean 0.5, floor 0.005).
+    let events = [
+        ev(60, &[1.0, 10.0]),
+        ev(120, &[3.0, 10.0]),
+        ev(HOUR + 60, &[7.0, 1.0]),
+        ev(3 * HOUR + 60, &[2.0, 0.0]),
+        ev(3 * HOUR + 120, &[6.0, 4.0]),
+    ];
+    let w = bin_events(&events, 2, &log_spec(4 * HOUR), Some(t(4 * HOUR - 1))).unwrap();
+    let close = |got: Vec<f32>, want: [f64; 4]| {
+        for (g, w) in got.iter().zip(want) {
+            assert!((f64::from(*g) - w).abs() < 1e-5, "{got:?} vs {want:?}");
+        }
+    };
+    let one = (1.0f64 / 0.0125 + 1.0).ln();
+    close(
+        channel(&w, 4),
+        [one, one, one, (2.0f64 / 0.0125 + 1.0).ln()],
+    );
+    close(channel(&w, 5), [0.0, 0.0, 0.0, (2.0f64 / 0.005 + 1.0).ln()]);
+
+    // The same readings in other units (× 1000 and shifted) give the same channels.
+    let scaled: Vec<Event> = events
+        .iter()
+        .map(|e| Event {
+            timestamp: e.timestamp,
+            features: e.features.iter().map(|v| 1000.0 * v - 5.0).collect(),
+        })
+        .collect();
+    let v = bin_events(&scaled, 2, &log_spec(4 * HOUR), Some(t(4 * HOUR - 1))).unwrap();
+    for c in 4..6 {
+        for (a, b) in channel(&w, c).iter().zip(channel(&v, c)) {
+            assert!((a - b).abs() < 1e-4, "channel {c}: {a} vs {b}");
+        }
+    }
+
+    // Leading steps without an estimate take the first estimate; a spread-less feature is 0.
+    let late = [
+        ev(60, &[1.0]),
+        ev(HOUR + 60, &[1.0]),
+        ev(HOUR + 120, &[3.0]),
+    ];
+    let w = bin_events(&late, 1, &log_spec(2 * HOUR), Some(t(2 * HOUR - 1))).unwrap();
+    let first = channel(&w, 3);
+    assert_eq!(first[0], first[1]);
+    assert!(
+        (f64::from(first[1]) - 101f64.ln()).abs() < 1e-5,
+        "{first:?}"
+    );
+    let flat = [ev(60, &[4.0]), ev(120, &[4.0])];
+    let w = bin_events(&flat, 1, &log_spec(HOUR), Some(t(HOUR - 1))).unwrap();
+    assert_eq!(channel(&w, 3), [0.0]);
 }
 
 #[test]

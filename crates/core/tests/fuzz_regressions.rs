@@ -23,6 +23,7 @@ fn spec(steps: i64, step_secs: i64, centering: Centering, step_std: bool) -> Win
         step_secs,
         centering,
         step_std,
+        log_step_std: false,
     }
 }
 

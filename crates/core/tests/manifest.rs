@@ -36,6 +36,7 @@ fn manifest() -> Manifest {
                 std: 0.5,
             },
             normal_quantiles: vec![-1.0, 0.0, 0.5, 3.0],
+            peak_coupling: false,
         },
         threshold: Threshold {
             score: 0.99,
@@ -142,6 +143,7 @@ fn inconsistent_sizes_and_values_are_caught() {
         step_secs: 20,
         centering: telltale_core::window::Centering::None,
         step_std: false,
+        log_step_std: false,
     };
     assert!(load_err(&m).contains("invalid window spec"));
 }

@@ -167,7 +167,14 @@ impl Scorer {
                         .iter()
                         .copied()
                         .collect::<Vec<_>>();
-                    scoring::sequence_errors(&window.data, &valid, window.len, channels, n_features)
+                    scoring::sequence_errors_with(
+                        &window.data,
+                        &valid,
+                        window.len,
+                        channels,
+                        n_features,
+                        m.calibration.peak_coupling,
+                    )
                 }
                 None => SequenceErrors {
                     total: 0.0,

@@ -66,6 +66,7 @@ fn write_model_with_summary(dir: &Path, sequence: bool, seed: u64, data_summary:
             step_secs: 3600,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         },
         normalizer: Normalizer {
             mean: vec![0.0, 0.0, 1.0, 0.5],
@@ -97,6 +98,7 @@ fn write_model_with_summary(dir: &Path, sequence: bool, seed: u64, data_summary:
             } else {
                 vec![0.0, 0.01, 0.05, 0.2, 1.0]
             },
+            peak_coupling: false,
         },
         threshold: Threshold {
             score: 0.9,
@@ -172,6 +174,7 @@ fn evaluate_writes_json_markdown_csv_and_plots() {
             "latent",
             "latent_joint",
             "peak",
+            "peak_no_decoder",
             "sequence"
         ]
     );
@@ -239,7 +242,7 @@ fn evaluate_writes_json_markdown_csv_and_plots() {
         assert!(md.contains(svg), "report.md does not show {svg}");
     }
     let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
-    assert!(csv.starts_with("sensor_id,window_id,label,latent,sequence,combined,peak,latent_joint,baseline_summary,score,is_anomaly"));
+    assert!(csv.starts_with("sensor_id,window_id,label,latent,sequence,combined,peak,peak_no_decoder,latent_joint,baseline_summary,score,is_anomaly"));
     assert_eq!(csv.lines().count(), SENSORS + 1);
 }
 
@@ -361,6 +364,7 @@ fn evaluates_a_model_trained_by_the_trainer() {
             step_secs: 3600,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         },
         latent_joint: true,
         head: HeadMode::Weighted,

@@ -29,6 +29,7 @@ fn tiny_config() -> TrainConfig {
             step_secs: 3600,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         },
         validation_fraction: 0.25,
         latent_epochs: 15,

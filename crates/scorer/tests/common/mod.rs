@@ -66,6 +66,7 @@ pub fn manifest(layers: usize, head: bool, sequence: bool) -> Manifest {
             step_secs: 3600,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         },
         normalizer: Normalizer {
             mean: vec![1.0, -1.0, 0.5, 0.5],
@@ -89,6 +90,7 @@ pub fn manifest(layers: usize, head: bool, sequence: bool) -> Manifest {
                 std: 1.0,
             },
             normal_quantiles,
+            peak_coupling: false,
         },
         threshold: Threshold {
             score: THRESHOLD,

@@ -47,6 +47,7 @@ fn manifest() -> Manifest {
                 std: 1.0,
             },
             normal_quantiles: vec![0.0, 1.0],
+            peak_coupling: false,
         },
         threshold: Threshold {
             score: 0.5,

@@ -112,6 +112,7 @@ fn write_fixture_into(dir: &Path) {
                 std: 1.0,
             },
             normal_quantiles: vec![0.0, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4],
+            peak_coupling: false,
         },
         threshold: Threshold {
             score: 0.99,

@@ -92,6 +92,7 @@ mod tests {
             step_secs: 1,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         };
         let mut windows: Vec<SensorWindow> = (10..40).map(|e| window(e, 0.0)).collect();
         windows.push(window(40, 5.0));

@@ -44,6 +44,7 @@ pub fn train_config(args: &SkabArgs) -> TrainConfig {
             step_secs: 1,
             centering: telltale_core::window::Centering::None,
             step_std: false,
+            log_step_std: false,
         },
         head: HeadMode::None,
         quiet: true,

@@ -82,6 +82,7 @@ fn score_run(
         step_secs: 1,
         centering: telltale_core::window::Centering::None,
         step_std: false,
+        log_step_std: false,
     };
     let n_fit = FIT_ROWS - run.first_row;
     let scores = match detector {

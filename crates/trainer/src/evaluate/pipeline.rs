@@ -110,6 +110,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<(EvalReport, ScoreTable)>
         (SEQUENCE, outputs.sequence.as_ref()),
         (COMBINED, outputs.combined.as_ref()),
         (PEAK, outputs.peak.as_ref()),
+        (PEAK_NO_DECODER, outputs.peak_no_decoder.as_ref()),
         (HEAD, outputs.head.as_ref()),
     ];
     for (name, values) in candidates_main {

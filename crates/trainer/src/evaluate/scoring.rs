@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array3;
-use telltale_core::scoring::combined_raw;
+use telltale_core::scoring::{combined_raw, sequence_errors_with};
 use telltale_core::{BinnedWindow, Event, SensorWindow};
 use telltale_scorer::Scorer;
 
@@ -68,6 +68,9 @@ pub struct ModelOutputs {
     pub combined: Option<Vec<f32>>,
     /// Peak local sequence error; present when the model has a sequence decoder.
     pub peak: Option<Vec<f32>>,
+    /// The same peak scan against a zero reconstruction (the decoder left out); present with
+    /// `peak`.
+    pub peak_no_decoder: Option<Vec<f32>>,
     /// Present when the model has a head.
     pub head: Option<Vec<f32>>,
     /// The calibrated score the server reports, and its threshold decision.
@@ -105,6 +108,7 @@ pub fn score_windows(
         sequence: has_sequence.then(Vec::new),
         combined: has_sequence.then(Vec::new),
         peak: has_sequence.then(Vec::new),
+        peak_no_decoder: has_sequence.then(Vec::new),
         head: has_head.then(Vec::new),
         ..ModelOutputs::default()
     };
@@ -119,6 +123,16 @@ pub fn score_windows(
                 scores.len(),
                 chunk.len()
             );
+        }
+        if let Some(v) = out.peak_no_decoder.as_mut() {
+            let n_features = manifest.feature_names.len();
+            for w in chunk {
+                let zeros = vec![0.0; w.data.len()];
+                let coupling = manifest.calibration.peak_coupling;
+                let e =
+                    sequence_errors_with(&w.data, &zeros, w.len, w.channels, n_features, coupling);
+                v.push(e.peak);
+            }
         }
         for detailed in scores {
             if let Some(v) = out.peak.as_mut() {

@@ -13,6 +13,9 @@ pub const SEQUENCE: &str = "sequence";
 pub const HEAD: &str = "head";
 pub const COMBINED: &str = "combined";
 pub const PEAK: &str = "peak";
+/// The `peak` scan on the prepared input itself (a zero reconstruction): what `peak` finds without
+/// the sequence decoder, so the report can say what the LSTM adds.
+pub const PEAK_NO_DECODER: &str = "peak_no_decoder";
 pub const LATENT_JOINT: &str = "latent_joint";
 pub const BASELINE: &str = "baseline_summary";
 

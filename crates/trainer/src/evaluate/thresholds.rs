@@ -3,7 +3,9 @@
 use telltale_core::manifest::ThresholdMethod;
 use telltale_core::{Calibration, Manifest, ScorerKind};
 
-use super::summary::{COMBINED, HEAD, LATENT, PEAK, SEQUENCE, ThresholdChoice, threshold_at_far};
+use super::summary::{
+    COMBINED, HEAD, LATENT, PEAK, PEAK_NO_DECODER, SEQUENCE, ThresholdChoice, threshold_at_far,
+};
 
 /// `snake_case` name of a scorer kind, as in the manifest.
 pub fn kind_name(kind: ScorerKind) -> &'static str {
@@ -72,14 +74,16 @@ pub fn derived_threshold(
             ThresholdChoice {
                 value: q.get(at).copied().unwrap_or(f32::MAX),
                 scale: "raw".into(),
-                source: "99th percentile of the manifest's normal quantiles of the peak error                          (no validation windows in this file)"
+                source: "99th percentile of the manifest's normal quantiles of the peak error \
+                         (no validation windows in this file)"
                     .into(),
             }
         }
-        PEAK => ThresholdChoice {
+        PEAK | PEAK_NO_DECODER => ThresholdChoice {
             value: f32::MAX,
             scale: "raw".into(),
-            source: "none: the manifest stores no peak-error statistics and this file has no                      validation windows"
+            source: "none: the manifest stores no statistics of this peak and this file has no \
+                     validation windows"
                 .into(),
         },
         _ => ThresholdChoice {

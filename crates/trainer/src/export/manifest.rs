@@ -43,6 +43,7 @@ pub fn provisional(
             latent_log,
             sequence_log,
             normal_quantiles: vec![0.0, 1.0],
+            peak_coupling: true,
         },
         threshold: Threshold {
             score: 1.0,

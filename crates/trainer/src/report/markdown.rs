@@ -6,6 +6,7 @@ use super::Plots;
 use super::answers::{self, num};
 use super::history::StageHistory;
 use crate::evaluate::EvalReport;
+use crate::evaluate::summary::PEAK_NO_DECODER;
 
 /// The question headings, in the seed's words.
 pub const QUESTIONS: [&str; 3] = [
@@ -79,6 +80,14 @@ pub fn render(report: &EvalReport, plots: &Plots, history: Option<&[StageHistory
          standardised Euclidean distance to the normal mean) was fitted on {}.\n",
         report.baseline_fitted_on
     );
+    if report.scorers.contains_key(PEAK_NO_DECODER) {
+        let _ = writeln!(
+            md,
+            "`peak_no_decoder` is the `peak` scan against a zero reconstruction: the same window \
+             preparation without the LSTM, so the gap to `peak` is what the sequence decoder \
+             adds.\n"
+        );
+    }
 
     let _ = writeln!(md, "## Answers to the three questions\n");
     if let Some(caveat) = answers::evidence_caveat(report) {

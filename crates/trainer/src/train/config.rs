@@ -211,6 +211,11 @@ pub struct TrainArgs {
     /// reveal variance bursts and stuck values that a step's mean hides).
     #[arg(long)]
     pub no_step_std: bool,
+    /// Keep the step std channels as plain standard deviations instead of `ln(std + 1 % of the
+    /// window's mean std)` (the log form makes a collapsed spread, such as a stuck sensor, stand
+    /// out; plain std is the format of models trained before it).
+    #[arg(long)]
+    pub linear_step_std: bool,
     /// Also train the encoder and latent decoder jointly (the seed's literal proposal) as an
     /// ablation, exported to DIR/ablation_latent_joint/.
     #[arg(long)]
@@ -287,6 +292,7 @@ impl TrainArgs {
                 step_secs: self.step,
                 centering: self.centering.into(),
                 step_std: !self.no_step_std,
+                log_step_std: !self.no_step_std && !self.linear_step_std,
             },
             latent_joint: self.latent_joint,
             head: self.head,
