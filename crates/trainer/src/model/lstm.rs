@@ -1,9 +1,10 @@
-//! A hand-written LSTM layer for burn: one fused input projection (gate blocks i, f, g, o) and a
-//! fused recurrent step ([`super::fused`]), run one step at a time.
+//! A hand-written LSTM layer for burn: one input projection for all steps (gate blocks i, f, g,
+//! o) and the whole recurrence as one fused operation ([`super::fused::lstm_sequence`]).
 //!
 //! `burn::nn::Lstm` writes every step into a preallocated output with `slice_assign`, which makes
-//! its backward pass quadratic in the sequence length. Here each step's state is its own tensor,
-//! stacked or selected once by the caller, and only untracked input data is sliced per step.
+//! its backward pass quadratic in the sequence length, and a per-step graph costs autodiff
+//! bookkeeping at every step. Here the sequence is one autodiff node with a hand-written backward
+//! pass through time.
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
@@ -37,35 +38,6 @@ pub fn scale_g_block(values: &mut [f32], hidden: usize, factor: f32) {
         for v in &mut row[2 * hidden..3 * hidden] {
             *v *= factor;
         }
-    }
-}
-
-/// State after one step: `[h | c]` (`[batch, 2H]`), what the fused step reads and writes.
-#[derive(Debug, Clone)]
-pub struct LstmState {
-    pub state: Tensor<2>,
-}
-
-impl LstmState {
-    /// Hidden state `hidden` and a zero cell state.
-    pub fn from_hidden(hidden: Tensor<2>) -> Self {
-        let zeros = Tensor::zeros(hidden.dims(), &hidden.device());
-        Self {
-            state: Tensor::cat(vec![hidden, zeros], 1),
-        }
-    }
-
-    /// All-zero state.
-    pub fn zeros(batch: usize, hidden: usize, device: &Device) -> Self {
-        Self {
-            state: Tensor::zeros([batch, 2 * hidden], device),
-        }
-    }
-
-    /// The hidden half `h`, `[batch, H]`.
-    pub fn hidden(&self) -> Tensor<2> {
-        let [_, width] = self.state.dims();
-        self.state.clone().narrow(1, 0, width / 2)
     }
 }
 
@@ -104,18 +76,18 @@ impl Lstm {
         self.input.forward(x)
     }
 
-    /// One step from a precomputed input projection (`[batch, 4H]`). `recurrent` is
-    /// `self.recurrent.val()`, fetched once per sequence by the caller. The recurrent product,
-    /// the gate activations and the state update run as one fused operation
-    /// ([`fused::lstm_step`]).
-    pub fn step(projected: Tensor<2>, recurrent: &Tensor<2>, previous: LstmState) -> LstmState {
-        LstmState {
-            state: fused::lstm_step(projected, previous.state, recurrent.clone()),
-        }
+    /// The input projection of every step at once (`x`: `[steps, batch, in]`), one product over
+    /// all `steps · batch` rows: `[steps, batch, 4H]`.
+    pub fn project_sequence(&self, x: Tensor<3>) -> Tensor<3> {
+        let [steps, batch, input] = x.dims();
+        let projected = self.input.forward(x.reshape([steps * batch, input]));
+        projected.reshape([steps, batch, 4 * self.hidden_size()])
     }
 
-    /// Zero state for a batch.
-    pub fn zero_state(&self, batch: usize, device: &Device) -> LstmState {
-        LstmState::zeros(batch, self.hidden_size(), device)
+    /// Hidden states `[steps, batch, H]` of the whole sequence from its input projections
+    /// (`[steps, batch, 4H]`, see [`Lstm::project_sequence`]) and the initial state `[h | c]`
+    /// (`[batch, 2H]`), as one fused operation ([`fused::lstm_sequence`]).
+    pub fn sequence(&self, projected: Tensor<3>, state: Tensor<2>) -> Tensor<3> {
+        fused::lstm_sequence(projected, state, self.recurrent.val())
     }
 }

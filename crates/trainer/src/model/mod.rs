@@ -16,7 +16,7 @@ use burn::tensor::activation::{sigmoid, tanh};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use lstm::{Lstm, LstmState};
+pub use lstm::Lstm;
 
 /// A float tensor's values, row-major.
 pub fn tensor_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
@@ -125,87 +125,37 @@ impl Encoder {
     /// `steps[t]` is the batch's input at step `t` (`[batch, C]`, untracked data); windows
     /// shorter than `steps.len()` are zero-padded at the end and `lengths` (≥ 1) says where each
     /// one ends. Returns the context `[batch, H]`.
+    ///
+    /// Each layer projects all steps with one product and runs its recurrence as one fused
+    /// operation; the next layer reads the whole hidden sequence.
     pub fn forward(&self, steps: &[Tensor<2>], lengths: &[usize]) -> Tensor<2> {
         let device = steps[0].device();
         let batch = lengths.len();
         let hidden = self.hidden_size();
-        let recurrent: Vec<Tensor<2>> = self.layers.iter().map(|l| l.recurrent.val()).collect();
-        let mut states: Vec<LstmState> = self
-            .layers
-            .iter()
-            .map(|l| l.zero_state(batch, &device))
-            .collect();
-        let ends = EndMasks::new(lengths, steps.len(), hidden, &device);
-        let mut context: Option<Tensor<2>> = None;
-        let top = self.layers.len() - 1;
-        for (t, x) in steps.iter().enumerate() {
-            let mut input = Some(x.clone());
-            for (l, layer) in self.layers.iter().enumerate() {
-                let state = std::mem::replace(&mut states[l], placeholder(&device));
-                let projected = layer.project(input.take().expect("each layer has an input"));
-                states[l] = Lstm::step(projected, &recurrent[l], state);
-                if l < top {
-                    input = Some(states[l].hidden());
-                }
-            }
-            // The top layer's h is only read where some window ends.
-            if let Some(selected) = ends.select(t, || states[top].hidden()) {
-                context = Some(match context {
-                    Some(c) => c + selected,
-                    None => selected,
-                });
-            }
+        let mut sequence: Tensor<3> = Tensor::stack(steps.to_vec(), 0);
+        for layer in &self.layers {
+            let projected = layer.project_sequence(sequence);
+            sequence = layer.sequence(projected, Tensor::zeros([batch, 2 * hidden], &device));
         }
-        context.expect("every window ends at some step")
+        last_valid(sequence, lengths)
     }
 }
 
-fn placeholder(device: &Device) -> LstmState {
-    LstmState::zeros(1, 1, device)
-}
-
-/// Which windows end at which step: the context is `Σ_t h_t ⊙ [t == len − 1]`, with untracked
-/// one-hot masks only at the steps where some window ends (one step when all lengths agree).
-struct EndMasks {
-    /// `(step, mask [batch, H] or None when every window ends there)`, ascending steps.
-    ends: Vec<(usize, Option<Tensor<2>>)>,
-}
-
-impl EndMasks {
-    fn new(lengths: &[usize], steps: usize, hidden: usize, device: &Device) -> Self {
-        let mut last: Vec<usize> = lengths.iter().map(|&l| l.clamp(1, steps) - 1).collect();
-        last.sort_unstable();
-        last.dedup();
-        let ends = if last.len() == 1 {
-            vec![(last[0], None)]
-        } else {
-            last.iter()
-                .map(|&t| {
-                    let mut mask = Vec::with_capacity(lengths.len() * hidden);
-                    for &len in lengths {
-                        let on = if len.clamp(1, steps) - 1 == t {
-                            1.0f32
-                        } else {
-                            0.0
-                        };
-                        mask.extend(std::iter::repeat_n(on, hidden));
-                    }
-                    let mask =
-                        Tensor::from_data(TensorData::new(mask, [lengths.len(), hidden]), device);
-                    (t, Some(mask))
-                })
-                .collect()
-        };
-        Self { ends }
+/// The hidden state at each window's last valid step, `[batch, H]`, from the hidden sequence
+/// `[steps, batch, H]`: one slice when all lengths agree, else a sum over steps with an untracked
+/// one-hot mask `[steps, batch, 1]`.
+fn last_valid(sequence: Tensor<3>, lengths: &[usize]) -> Tensor<2> {
+    let [steps, batch, hidden] = sequence.dims();
+    let last: Vec<usize> = lengths.iter().map(|&l| l.clamp(1, steps) - 1).collect();
+    if last.iter().all(|&t| t == last[0]) {
+        return sequence.narrow(0, last[0], 1).reshape([batch, hidden]);
     }
-
-    fn select(&self, t: usize, hidden: impl FnOnce() -> Tensor<2>) -> Option<Tensor<2>> {
-        let (_, mask) = self.ends.iter().find(|(step, _)| *step == t)?;
-        Some(match mask {
-            Some(mask) => hidden() * mask.clone(),
-            None => hidden(),
-        })
+    let mut mask = vec![0.0f32; steps * batch];
+    for (b, &t) in last.iter().enumerate() {
+        mask[t * batch + b] = 1.0;
     }
+    let mask = Tensor::<3>::from_data(TensorData::new(mask, [steps, batch, 1]), &sequence.device());
+    (sequence * mask).sum_dim(0).reshape([batch, hidden])
 }
 
 /// LSTM H → H started from the context (cell zero) with the context as input at every step, then
@@ -226,19 +176,23 @@ impl SequenceDecoder {
 
     /// Reconstruction in reverse order, `[batch, steps, C]`.
     pub fn forward(&self, context: Tensor<2>, steps: usize) -> Tensor<3> {
-        // The input is the context at every step: project it once.
-        let projected = self.lstm.project(context.clone());
-        let recurrent = self.lstm.recurrent.val();
-        let hidden = self.lstm.hidden_size();
-        let mut state = LstmState::from_hidden(context);
-        let mut outputs = Vec::with_capacity(steps);
-        for _ in 0..steps {
-            state = Lstm::step(projected.clone(), &recurrent, state);
-            outputs.push(state.state.clone());
-        }
-        // Stack the [h | c] states once and keep the h halves: one slice, not one per step.
-        let states: Tensor<3> = Tensor::stack(outputs, 1);
-        self.output.forward(states.narrow(2, 0, hidden))
+        let [batch, hidden] = context.dims();
+        let channels = self.output.weight.dims()[1];
+        // The input is the context at every step: project it once and broadcast it over the
+        // steps (a view the fused sequence reads in place; the broadcast's backward sums the
+        // gradient over the steps).
+        let projected = self
+            .lstm
+            .project(context.clone())
+            .unsqueeze_dim::<3>(0)
+            .expand([steps, batch, 4 * hidden]);
+        let zeros = Tensor::zeros([batch, hidden], &context.device());
+        let state = Tensor::cat(vec![context, zeros], 1);
+        let states = self.lstm.sequence(projected, state);
+        self.output
+            .forward(states.reshape([steps * batch, hidden]))
+            .reshape([steps, batch, channels])
+            .swap_dims(0, 1)
     }
 }
 

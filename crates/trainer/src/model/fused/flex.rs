@@ -4,9 +4,9 @@ use burn::backend::Flex;
 use burn::backend::ops::FloatTensorOps;
 use burn::tensor::{Slice, TensorData};
 use burn_flex::FlexTensor;
-use wide::{f32x4, i32x4};
+use wide::f32x4;
 
-use super::LstmCellOps;
+use super::{LstmCellOps, sequence};
 
 /// `e^x` on four lanes (Cephes-style `2^n · p(r)`, relative error about 1e-7, like the C
 /// library's `expf`). SSE2 through `wide`, so it stays fast in this crate's low-optimisation dev
@@ -26,12 +26,16 @@ pub(super) fn exp4(x: f32x4) -> f32x4 {
         * r
         + f32x4::splat(0.5);
     let y = p * r * r + r + f32x4::ONE;
-    let scale: f32x4 = bytemuck::cast((n + i32x4::splat(127)) << 23);
+    // 2^n from its bit pattern `(n + 127) << 23`, computed in floating point: the product is an
+    // exact integer below 2^31, and this avoids a vector shift whose count the low-optimisation
+    // dev build passes through memory (a store-forwarding stall on every call).
+    let bits = ((nf + f32x4::splat(127.0)) * f32x4::splat(8_388_608.0)).fast_round_int();
+    let scale: f32x4 = bytemuck::cast(bits);
     y * scale
 }
 
 #[inline(always)]
-fn sigmoid4(x: f32x4) -> f32x4 {
+pub(super) fn sigmoid4(x: f32x4) -> f32x4 {
     f32x4::ONE / (f32x4::ONE + exp4(-x))
 }
 
@@ -40,14 +44,17 @@ pub(super) fn tanh4(x: f32x4) -> f32x4 {
     f32x4::splat(2.0) * sigmoid4(x + x) - f32x4::ONE
 }
 
-/// Four lanes from `s[at..]`, zero-padded past the end.
+/// Four lanes from `s[at..]`, zero-padded past the end (all zero when `at` is past it).
 #[inline(always)]
-fn load(s: &[f32], at: usize) -> f32x4 {
-    match s.get(at..at + 4).and_then(|c| <[f32; 4]>::try_from(c).ok()) {
-        Some(lanes) => f32x4::from(lanes),
+pub(super) fn load(s: &[f32], at: usize) -> f32x4 {
+    match s
+        .get(at..at + 4)
+        .and_then(|c| <&[f32; 4]>::try_from(c).ok())
+    {
+        Some(lanes) => f32x4::from(*lanes),
         None => {
             let mut lanes = [0.0f32; 4];
-            for (lane, v) in lanes.iter_mut().zip(&s[at..]) {
+            for (lane, v) in lanes.iter_mut().zip(s.get(at..).unwrap_or_default()) {
                 *lane = *v;
             }
             f32x4::from(lanes)
@@ -55,30 +62,55 @@ fn load(s: &[f32], at: usize) -> f32x4 {
     }
 }
 
-/// Store the lanes that fit into `s[at..]`.
+/// Store the lanes that fit into `s[at..]` (none when `at` is past the end).
 #[inline(always)]
-fn store(s: &mut [f32], at: usize, v: f32x4) {
-    let lanes = v.to_array();
-    match s.get_mut(at..at + 4) {
-        Some(chunk) => {
-            chunk[0] = lanes[0];
-            chunk[1] = lanes[1];
-            chunk[2] = lanes[2];
-            chunk[3] = lanes[3];
-        }
+pub(super) fn store(s: &mut [f32], at: usize, v: f32x4) {
+    match s
+        .get_mut(at..at + 4)
+        .and_then(|c| <&mut [f32; 4]>::try_from(c).ok())
+    {
+        Some(chunk) => *chunk = v.to_array(),
         None => {
-            for (v, lane) in s[at..].iter_mut().zip(lanes) {
-                *v = lane;
+            let rest = s.get_mut(at..).unwrap_or_default();
+            for (slot, lane) in rest.iter_mut().zip(v.to_array()) {
+                *slot = lane;
             }
         }
     }
 }
 
-fn new_tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
+pub(super) fn new_tensor(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [rows, cols]))
 }
 
 impl LstmCellOps for Flex {
+    fn lstm_sequence(
+        projected: FlexTensor,
+        state: FlexTensor,
+        recurrent: FlexTensor,
+    ) -> FlexTensor {
+        sequence::forward_only(projected, state, recurrent)
+    }
+
+    fn lstm_sequence_forward(
+        projected: FlexTensor,
+        state: FlexTensor,
+        recurrent: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        sequence::forward(projected, state, recurrent)
+    }
+
+    fn lstm_sequence_backward(
+        activations: FlexTensor,
+        cells: FlexTensor,
+        hidden: FlexTensor,
+        state: FlexTensor,
+        recurrent: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        sequence::backward(activations, cells, hidden, state, recurrent, grad)
+    }
+
     fn lstm_step(projected: FlexTensor, state: FlexTensor, recurrent: FlexTensor) -> FlexTensor {
         Self::lstm_step_forward(projected, state, recurrent).0
     }

@@ -1,15 +1,23 @@
-//! A fused LSTM step for burn's CPU backend: one autodiff node per step (recurrent matmul, gate
-//! activations and state update) instead of a dozen small tensor operations, each with its own
-//! pass over memory, allocation and graph bookkeeping. Written as a burn backend extension
-//! (`Flex` kernels plus a hand-written `Autodiff` backward); the tests check forward and gradients
-//! against the same cell composed from burn's own operations.
+//! Fused LSTM operations for burn's CPU backend, written as a burn backend extension (`Flex`
+//! kernels plus hand-written `Autodiff` backward passes).
 //!
-//! State layout: one `[batch, 2H]` tensor `[h | c]` per step (burn's autodiff ops have one output,
-//! so hidden and cell state travel together). Gate pre-activations are `[batch, 4H]` in the order
+//! - [`lstm_sequence`], what the model runs: the whole recurrence of a layer as ONE autodiff node
+//!   (per step one `h W_hh` product and the cell, gate activations kept for a hand-written
+//!   backward pass through time whose `W_hh` gradient is one product over all steps). A graph of
+//!   per-step nodes costs autodiff bookkeeping, allocations and small operations at every step.
+//! - [`lstm_step`] and [`lstm_cell`]: one step (recurrent matmul, gate activations and state
+//!   update) and one cell as single nodes; the tests use them as references for the sequence.
+//!
+//! The tests check forward and gradients against the same cell composed from burn's own
+//! operations.
+//!
+//! Step state layout: one `[batch, 2H]` tensor `[h | c]` (burn's autodiff ops have one output, so
+//! hidden and cell state travel together). Gate pre-activations are `[batch, 4H]` in the order
 //! i, f, g, o with the g block at twice its value (see [`super::lstm::Lstm`]):
 //! `i, f, q, o = σ(z)`, `g = 2q − 1 = tanh(z_g / 2)`, `c' = f c + i g`, `h' = o tanh(c')`.
 
 mod flex;
+mod sequence;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +58,35 @@ pub trait LstmCellOps: Backend {
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
+    /// All steps of a sequence: from the input projections `projected` `[T, B, 4H]`, the
+    /// initial state `state` `[B, 2H]` (`[h | c]`) and `W_hh` `[H, 4H]`, the hidden states
+    /// `[T, B, H]`. One autodiff node for the whole recurrence.
+    fn lstm_sequence(
+        projected: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// Forward of [`lstm_sequence`](LstmCellOps::lstm_sequence): the hidden states, and for the
+    /// backward pass the gate activations `[T, B, 4H]` and the cell states `[T, B, H]`.
+    fn lstm_sequence_forward(
+        projected: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Backward of [`lstm_sequence`](LstmCellOps::lstm_sequence) through time: gradients of
+    /// `projected`, `state` and `recurrent` from the gradient of the hidden states (`hidden` is
+    /// the forward's output).
+    fn lstm_sequence_backward(
+        activations: FloatTensor<Self>,
+        cells: FloatTensor<Self>,
+        hidden: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
     /// New state `[h' | c']` from gate pre-activations and the previous state `[h | c]`.
     fn lstm_cell(gates: FloatTensor<Self>, state: FloatTensor<Self>) -> FloatTensor<Self>;
 
@@ -72,6 +109,17 @@ pub trait LstmCellOps: Backend {
 /// `[h' | c']` after one step from the input projection, the previous `[h | c]` and `W_hh`.
 pub fn lstm_step(projected: Tensor<2>, state: Tensor<2>, recurrent: Tensor<2>) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as LstmCellOps>::lstm_step(
+        projected.into_dispatch(),
+        state.into_dispatch(),
+        recurrent.into_dispatch(),
+    ))
+}
+
+/// Hidden states `[T, B, H]` of a whole sequence from the input projections `[T, B, 4H]`, the
+/// initial `[h | c]` `[B, 2H]` and `W_hh` `[H, 4H]`. `projected` may be a broadcast view (e.g. the
+/// same projection at every step, from `expand`); it is read in place.
+pub fn lstm_sequence(projected: Tensor<3>, state: Tensor<2>, recurrent: Tensor<2>) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as LstmCellOps>::lstm_sequence(
         projected.into_dispatch(),
         state.into_dispatch(),
         recurrent.into_dispatch(),
@@ -136,7 +184,81 @@ impl<B: Backend + LstmCellOps> Backward<B, 3> for StepBackward {
     }
 }
 
+#[derive(Debug)]
+struct SequenceBackward;
+
+impl<B: Backend + LstmCellOps> Backward<B, 3> for SequenceBackward {
+    /// Activations, cell states, hidden states, initial state, recurrent weights.
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (activations, cells, hidden, state, recurrent) = ops.state;
+        let [node_projected, node_state, node_recurrent] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (d_projected, d_state, d_recurrent) =
+            B::lstm_sequence_backward(activations, cells, hidden, state, recurrent, grad);
+        for (node, value) in [
+            (node_projected, d_projected),
+            (node_state, d_state),
+            (node_recurrent, d_recurrent),
+        ] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
 impl<B: Backend + LstmCellOps, C: CheckpointStrategy> LstmCellOps for Autodiff<B, C> {
+    fn lstm_sequence(
+        projected: FloatTensor<Self>,
+        state: FloatTensor<Self>,
+        recurrent: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let guards = [projected.node(), state.node(), recurrent.node()];
+        let projected = projected.into_primitive();
+        let (state, recurrent) = (state.into_primitive(), recurrent.into_primitive());
+        match SequenceBackward
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (output, activations, cells) =
+                    B::lstm_sequence_forward(projected, state.clone(), recurrent.clone());
+                let saved = (activations, cells, output.clone(), state, recurrent);
+                prep.finish(saved, output)
+            }
+            // No backward pass to come: nothing to keep.
+            OpsKind::UnTracked(prep) => prep.finish(B::lstm_sequence(projected, state, recurrent)),
+        }
+    }
+
+    fn lstm_sequence_forward(
+        _projected: FloatTensor<Self>,
+        _state: FloatTensor<Self>,
+        _recurrent: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        unreachable!("the forward kernel runs on the inner backend")
+    }
+
+    fn lstm_sequence_backward(
+        _activations: FloatTensor<Self>,
+        _cells: FloatTensor<Self>,
+        _hidden: FloatTensor<Self>,
+        _state: FloatTensor<Self>,
+        _recurrent: FloatTensor<Self>,
+        _grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        unreachable!("the backward kernel runs on the inner backend")
+    }
+
     fn lstm_step(
         projected: FloatTensor<Self>,
         state: FloatTensor<Self>,
