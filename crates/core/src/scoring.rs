@@ -170,6 +170,22 @@ pub struct SequenceErrors {
     pub peak: f32,
 }
 
+/// Compare a window `x` with its reconstruction `recon` (both `[steps, channels]` row-major with at
+/// least `len` steps; steps from `len` on are ignored). The first `n_features` channels are the
+/// features. With `len == 0` the means are NaN and `per_step` is empty.
+///
+/// # Panics
+/// When `x` or `recon` holds fewer than `len * channels` values or `n_features > channels`.
+pub fn sequence_errors(
+    x: &[f32],
+    recon: &[f32],
+    len: usize,
+    channels: usize,
+    n_features: usize,
+) -> SequenceErrors {
+    sequence_errors_with(x, recon, len, channels, n_features, false)
+}
+
 /// Compare a window with its reconstruction like [`sequence_errors`]; with `coupling` (and at
 /// least two features) [`SequenceErrors::peak`] also scans the [`coupling_channels`] of the
 /// signed errors, so a feature that stops following the others shows even when each feature
@@ -184,42 +200,6 @@ pub fn sequence_errors_with(
     channels: usize,
     n_features: usize,
     coupling: bool,
-) -> SequenceErrors {
-    let mut errors = sequence_errors(x, recon, len, channels, n_features);
-    if !coupling || n_features < 2 || len == 0 {
-        return errors;
-    }
-    let used = len * channels;
-    let signed: Vec<f64> = x[..used]
-        .chunks_exact(channels)
-        .zip(recon[..used].chunks_exact(channels))
-        .flat_map(|(xs, rs)| {
-            xs[..n_features]
-                .iter()
-                .zip(&rs[..n_features])
-                .map(|(&a, &b)| f64::from(a) - f64::from(b))
-        })
-        .collect();
-    let extra = coupling_channels(&signed, len, n_features);
-    let peak = peak_of(&extra, len, n_features, PEAK_STEPS);
-    if peak > errors.peak || errors.peak.is_nan() {
-        errors.peak = peak;
-    }
-    errors
-}
-
-/// Compare a window `x` with its reconstruction `recon` (both `[steps, channels]` row-major with at
-/// least `len` steps; steps from `len` on are ignored). The first `n_features` channels are the
-/// features. With `len == 0` the means are NaN and `per_step` is empty.
-///
-/// # Panics
-/// When `x` or `recon` holds fewer than `len * channels` values or `n_features > channels`.
-pub fn sequence_errors(
-    x: &[f32],
-    recon: &[f32],
-    len: usize,
-    channels: usize,
-    n_features: usize,
 ) -> SequenceErrors {
     assert!(
         n_features <= channels,
@@ -275,7 +255,37 @@ pub fn sequence_errors(
             .map(|e| (e / per_feature_steps) as f32)
             .collect(),
         per_step,
-        peak: peak_of(&local, len, peak_channels, PEAK_STEPS),
+        peak: peak_with_coupling(&local, len, peak_channels, n_features, coupling),
+    }
+}
+
+/// [`peak_of`] the signed errors `local` (`[len, channels]`, features first); with `coupling`
+/// and at least two features, the larger of that and the peak of their [`coupling_channels`].
+fn peak_with_coupling(
+    local: &[f64],
+    len: usize,
+    channels: usize,
+    n_features: usize,
+    coupling: bool,
+) -> f32 {
+    let peak = peak_of(local, len, channels, PEAK_STEPS);
+    if !coupling || n_features < 2 || len == 0 {
+        return peak;
+    }
+    let features: Vec<f64> = local
+        .chunks_exact(channels)
+        .flat_map(|row| row[..n_features].iter().copied())
+        .collect();
+    let linked = peak_of(
+        &coupling_channels(&features, len, n_features),
+        len,
+        n_features,
+        PEAK_STEPS,
+    );
+    if linked > peak || peak.is_nan() {
+        linked
+    } else {
+        peak
     }
 }
 

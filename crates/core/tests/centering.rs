@@ -33,6 +33,17 @@ fn channel(w: &BinnedWindow, c: usize) -> Vec<f32> {
     (0..w.len).map(|t| w.step(t)[c]).collect()
 }
 
+/// Two features over four hourly steps: two events, one event, none, two events.
+fn four_steps() -> [Event; 5] {
+    [
+        ev(60, &[1.0, 10.0]),
+        ev(120, &[3.0, 10.0]),
+        ev(HOUR + 60, &[7.0, 1.0]),
+        ev(3 * HOUR + 60, &[2.0, 0.0]),
+        ev(3 * HOUR + 120, &[6.0, 4.0]),
+    ]
+}
+
 #[test]
 fn step_std_channels_follow_the_empty_flag() {
     let s = spec(4 * HOUR, Centering::None, true);
@@ -43,13 +54,7 @@ fn step_std_channels_follow_the_empty_flag() {
     );
     // Step 0: feature 0 = 1, 3 (std 1), feature 1 = 10, 10 (std 0); step 1: one event (std
     // carried forward); step 2: empty (carried forward); step 3: 2, 6 (std 2) and 0, 4 (std 2).
-    let events = [
-        ev(60, &[1.0, 10.0]),
-        ev(120, &[3.0, 10.0]),
-        ev(HOUR + 60, &[7.0, 1.0]),
-        ev(3 * HOUR + 60, &[2.0, 0.0]),
-        ev(3 * HOUR + 120, &[6.0, 4.0]),
-    ];
+    let events = four_steps();
     let w = bin_events(&events, 2, &s, Some(t(4 * HOUR - 1))).unwrap();
     assert_eq!(w.channels, 6);
     assert_eq!(channel(&w, 0), [2.0, 7.0, 7.0, 4.0], "means");
@@ -66,13 +71,7 @@ fn log_step_std_marks_a_collapsed_spread_whatever_the_units() {
     };
     // The window of `step_std_channels_follow_the_empty_flag`: feature 0 stds 1, 1, 1, 2 (mean
     // 1.25, floor 0.0125); feature 1 stds 0, 0, 0, 2 (mean 0.5, floor 0.005).
-    let events = [
-        ev(60, &[1.0, 10.0]),
-        ev(120, &[3.0, 10.0]),
-        ev(HOUR + 60, &[7.0, 1.0]),
-        ev(3 * HOUR + 60, &[2.0, 0.0]),
-        ev(3 * HOUR + 120, &[6.0, 4.0]),
-    ];
+    let events = four_steps();
     let w = bin_events(&events, 2, &log_spec(4 * HOUR), Some(t(4 * HOUR - 1))).unwrap();
     let close = |got: Vec<f32>, want: [f64; 4]| {
         for (g, w) in got.iter().zip(want) {

@@ -25,6 +25,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, backend_extension};
 use burn::prelude::*;
 use burn_autodiff::Autodiff;
+use burn_autodiff::NodeId;
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn_autodiff::grads::Gradients;
@@ -133,6 +134,20 @@ pub fn lstm_cell(gates: Tensor<2>, state: Tensor<2>) -> Tensor<2> {
         state.into_dispatch(),
     ))
 }
+
+/// Hand each tracked parent its gradient (untracked parents get none).
+fn register<B: Backend, const N: usize>(
+    grads: &mut Gradients,
+    parents: [Option<NodeId>; N],
+    values: [FloatTensor<B>; N],
+) {
+    for (parent, value) in parents.into_iter().zip(values) {
+        if let Some(id) = parent {
+            grads.register::<B>(id, value);
+        }
+    }
+}
+
 #[derive(Debug)]
 struct CellBackward;
 
@@ -142,15 +157,10 @@ impl<B: Backend + LstmCellOps> Backward<B, 2> for CellBackward {
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (activations, state, output) = ops.state;
-        let [node_gates, node_state] = ops.parents;
+        let parents = ops.parents.map(|p| p.map(|node| node.id));
         let grad = grads.consume::<B>(&ops.node);
         let (d_gates, d_state) = B::lstm_cell_backward(activations, state, output, grad);
-        if let Some(node) = node_gates {
-            grads.register::<B>(node.id, d_gates);
-        }
-        if let Some(node) = node_state {
-            grads.register::<B>(node.id, d_state);
-        }
+        register::<B, 2>(grads, parents, [d_gates, d_state]);
     }
 }
 
@@ -168,19 +178,11 @@ impl<B: Backend + LstmCellOps> Backward<B, 3> for StepBackward {
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (activations, state, output, recurrent) = ops.state;
-        let [node_projected, node_state, node_recurrent] = ops.parents;
+        let parents = ops.parents.map(|p| p.map(|node| node.id));
         let grad = grads.consume::<B>(&ops.node);
         let (d_projected, d_state, d_recurrent) =
             B::lstm_step_backward(activations, state, output, recurrent, grad);
-        for (node, value) in [
-            (node_projected, d_projected),
-            (node_state, d_state),
-            (node_recurrent, d_recurrent),
-        ] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, value);
-            }
-        }
+        register::<B, 3>(grads, parents, [d_projected, d_state, d_recurrent]);
     }
 }
 
@@ -199,19 +201,11 @@ impl<B: Backend + LstmCellOps> Backward<B, 3> for SequenceBackward {
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (activations, cells, hidden, state, recurrent) = ops.state;
-        let [node_projected, node_state, node_recurrent] = ops.parents;
+        let parents = ops.parents.map(|p| p.map(|node| node.id));
         let grad = grads.consume::<B>(&ops.node);
         let (d_projected, d_state, d_recurrent) =
             B::lstm_sequence_backward(activations, cells, hidden, state, recurrent, grad);
-        for (node, value) in [
-            (node_projected, d_projected),
-            (node_state, d_state),
-            (node_recurrent, d_recurrent),
-        ] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, value);
-            }
-        }
+        register::<B, 3>(grads, parents, [d_projected, d_state, d_recurrent]);
     }
 }
 
