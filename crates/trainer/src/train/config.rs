@@ -76,7 +76,14 @@ impl Default for TrainConfig {
             patience: 5,
             validation_fraction: 0.2,
             test_fraction: 0.0,
-            window: WindowSpec::default(),
+            // `WindowSpec::default()` is the format of the first models (what a manifest without
+            // these fields means); new models get the command line's window preparation.
+            window: WindowSpec {
+                centering: telltale_core::window::Centering::DailyMedianMad,
+                step_std: true,
+                log_step_std: true,
+                ..WindowSpec::default()
+            },
             latent_joint: false,
             head: HeadMode::Auto,
             head_units: 16,
@@ -334,5 +341,24 @@ mod tests {
             ..TrainConfig::default()
         };
         assert!(bad.validate().unwrap_err().to_string().contains("--layers"));
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    #[test]
+    fn library_defaults_are_the_command_lines() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["train", "--events", "e.csv", "--out", "m"]).unwrap();
+        let from_flags = TrainConfig {
+            events: None,
+            // Read from ORT_DYLIB_PATH when the test environment sets it.
+            onnxruntime: None,
+            ..cli.train.config()
+        };
+        assert_eq!(from_flags, TrainConfig::default());
     }
 }
