@@ -33,6 +33,11 @@ pub enum ScorerKind {
     /// [`SequenceErrors::peak`]: the largest sustained local departure of any channel from its
     /// reconstruction, so a local anomaly is not diluted by the rest of the window.
     Peak,
+    /// The same scan as `Peak` over the prepared window itself ([`window_peak`]: a zero
+    /// reconstruction, the LSTM left out). Training makes it the default only when it beats
+    /// `Peak` on labelled validation windows, i.e. when the reconstruction hides more of the
+    /// anomalies than of the normal variation.
+    PeakNoDecoder,
 }
 
 /// Mean and standard deviation of `ln(error + 1e-8)` on normal validation windows.
@@ -71,7 +76,8 @@ pub fn combined_raw(latent_error: f32, sequence_error: f32, calibration: &Calibr
 
 /// The raw value of `kind` (`head` must be `Some` for `ScorerKind::Head`): the latent or sequence
 /// error itself, [`combined_raw`], or the head probability. `None` for `Head` without a
-/// probability and for `Peak`, which needs the per-step errors: use [`raw_value`] for it.
+/// probability and for `Peak` and `PeakNoDecoder`, which need the per-step values: use
+/// [`raw_value`] for them.
 pub fn raw_score(
     kind: ScorerKind,
     latent_error: f32,
@@ -84,7 +90,7 @@ pub fn raw_score(
         ScorerKind::Sequence => Some(sequence_error),
         ScorerKind::Combined => Some(combined_raw(latent_error, sequence_error, calibration)),
         ScorerKind::Head => head_probability,
-        ScorerKind::Peak => None,
+        ScorerKind::Peak | ScorerKind::PeakNoDecoder => None,
     }
 }
 
@@ -97,14 +103,17 @@ pub struct RawErrors {
     pub sequence: f32,
     /// Peak local sequence error ([`SequenceErrors::peak`]).
     pub peak: f32,
+    /// The same scan of the prepared window ([`window_peak`]).
+    pub peak_no_decoder: f32,
     /// Head probability, when the model has a head.
     pub head: Option<f32>,
 }
 
-/// The raw value of `kind` for a window: like [`raw_score`], plus `Peak`.
+/// The raw value of `kind` for a window: like [`raw_score`], plus `Peak` and `PeakNoDecoder`.
 pub fn raw_value(kind: ScorerKind, errors: &RawErrors, calibration: &Calibration) -> Option<f32> {
     match kind {
         ScorerKind::Peak => Some(errors.peak),
+        ScorerKind::PeakNoDecoder => Some(errors.peak_no_decoder),
         _ => raw_score(
             kind,
             errors.latent,
@@ -257,6 +266,48 @@ pub fn sequence_errors_with(
         per_step,
         peak: peak_with_coupling(&local, len, peak_channels, n_features, coupling),
     }
+}
+
+/// [`SequenceErrors::peak`] of a window against a zero reconstruction: the same moving-average
+/// scan (and, with `coupling`, the same [`coupling_channels`]) over the prepared values themselves.
+/// Window preparation already centres each feature on its own daily profile, so this is what the
+/// peak would be without the sequence decoder. Arguments as [`sequence_errors`].
+///
+/// # Panics
+/// As [`sequence_errors`].
+pub fn window_peak(
+    x: &[f32],
+    len: usize,
+    channels: usize,
+    n_features: usize,
+    coupling: bool,
+) -> f32 {
+    assert!(
+        n_features <= channels,
+        "window_peak: {n_features} features > {channels} channels"
+    );
+    let used = len * channels;
+    assert!(
+        x.len() >= used,
+        "window_peak: need {used} values for {len} steps, got {}",
+        x.len()
+    );
+    let empty_flag = n_features + 1;
+    let local: Vec<f64> = x[..used]
+        .chunks_exact(channels)
+        .flat_map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|&(c, _)| c != empty_flag)
+                .map(|(_, &v)| f64::from(v))
+        })
+        .collect();
+    let peak_channels = if channels > empty_flag {
+        channels - 1
+    } else {
+        channels
+    };
+    peak_with_coupling(&local, len, peak_channels, n_features, coupling)
 }
 
 /// [`peak_of`] the signed errors `local` (`[len, channels]`, features first); with `coupling`
@@ -510,10 +561,16 @@ mod tests {
             latent: 0.0,
             sequence: e.total,
             peak: e.peak,
+            peak_no_decoder: 1.5,
             head: None,
         };
         let c = calibration();
         assert_eq!(raw_value(ScorerKind::Peak, &errors, &c), Some(e.peak));
+        assert_eq!(raw_value(ScorerKind::PeakNoDecoder, &errors, &c), Some(1.5));
+        assert_eq!(
+            raw_score(ScorerKind::PeakNoDecoder, 0.0, e.total, None, &c),
+            None
+        );
         assert_eq!(raw_value(ScorerKind::Sequence, &errors, &c), Some(e.total));
         assert_eq!(raw_score(ScorerKind::Peak, 0.0, e.total, None, &c), None);
     }
@@ -553,6 +610,31 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn window_peak_is_the_peak_against_a_zero_reconstruction(
+            n_features in 1usize..4,
+            std_channels in any::<bool>(),
+            len in 1usize..60,
+            coupling in any::<bool>(),
+            seed in any::<u64>(),
+        ) {
+            let channels = if std_channels { 2 * n_features + 2 } else { n_features + 2 };
+            // A cheap deterministic pseudo-random window with a few large values.
+            let mut state = seed | 1;
+            let x: Vec<f32> = (0..len * channels)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    ((state % 2001) as f32 - 1000.0) / 250.0
+                })
+                .collect();
+            let zeros = vec![0.0f32; x.len()];
+            let expected = sequence_errors_with(&x, &zeros, len, channels, n_features, coupling).peak;
+            let got = window_peak(&x, len, channels, n_features, coupling);
+            prop_assert_eq!(got.to_bits(), expected.to_bits(), "{} vs {}", got, expected);
+        }
+
         #[test]
         fn calibrate_is_monotone_and_bounded(
             mut q in proptest::collection::vec(-100.0f32..100.0, 1..30),

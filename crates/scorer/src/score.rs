@@ -36,7 +36,8 @@ pub struct WindowScores {
 pub struct DetailedScores {
     /// What the product reports.
     pub scores: WindowScores,
-    /// Every raw error, including the peak local sequence error (NaN without a sequence decoder).
+    /// Every raw error, including the peak local sequence error (NaN without a sequence decoder)
+    /// and the same scan of the prepared window.
     pub raw: scoring::RawErrors,
 }
 
@@ -183,14 +184,21 @@ impl Scorer {
                     peak: f32::NAN,
                 },
             };
-            partial.push((latent, sequence));
+            let plain = scoring::window_peak(
+                &window.data,
+                window.len,
+                channels,
+                n_features,
+                m.calibration.peak_coupling,
+            );
+            partial.push((latent, sequence, plain));
         }
 
         let probabilities = if self.graphs.has_head() {
             let cal = &m.calibration;
             let hidden = m.shape.hidden;
             let mut features = Array2::<f32>::zeros((windows.len(), hidden + 2));
-            for (b, (latent, sequence)) in partial.iter().enumerate() {
+            for (b, (latent, sequence, _)) in partial.iter().enumerate() {
                 let mut r = features.row_mut(b);
                 r.slice_mut(s![..hidden]).assign(&context.row(b));
                 r[hidden] = scoring::log_z(*latent, cal.latent_log);
@@ -206,12 +214,13 @@ impl Scorer {
         partial
             .into_iter()
             .enumerate()
-            .map(|(b, (latent, sequence))| {
+            .map(|(b, (latent, sequence, peak_no_decoder))| {
                 let probability = probabilities.as_ref().map(|p| p[b]);
                 let errors = scoring::RawErrors {
                     latent,
                     sequence: sequence.total,
                     peak: sequence.peak,
+                    peak_no_decoder,
                     head: probability,
                 };
                 let raw =

@@ -131,6 +131,39 @@ fn scores_follow_the_reference_forward_pass_and_core_math() {
 }
 
 #[test]
+fn both_peaks_follow_core_math_and_either_can_be_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = common::write_model(dir.path(), 1, false, true);
+    let mut rng = common::rng(8);
+    let windows: Vec<_> = [STEPS, 5]
+        .iter()
+        .map(|&l| common::window(&mut rng, l, 0.3))
+        .collect();
+    for coupling in [false, true] {
+        let mut manifest = common::manifest(1, false, true);
+        manifest.calibration.peak_coupling = coupling;
+        manifest.calibration.default_scorer = scoring::ScorerKind::PeakNoDecoder;
+        manifest.calibration.normal_quantiles = vec![0.0, 0.1, 0.2, 0.4, 0.8];
+        manifest.save(dir.path()).unwrap();
+        let mut scorer = open(dir.path());
+        let detailed = scorer.score_detailed(&windows).unwrap();
+        for (w, got) in windows.iter().zip(&detailed) {
+            let context = reference::encode(&weights.encoder, &w.data, w.len);
+            let recon = reference::decode_sequence(&weights.sequence_decoder, &context, w.len);
+            let seq =
+                scoring::sequence_errors_with(&w.data, &recon, w.len, CHANNELS, FEATURES, coupling);
+            let plain = scoring::window_peak(&w.data, w.len, CHANNELS, FEATURES, coupling);
+            assert!(close(got.raw.peak, seq.peak, 1e-4), "{got:?} vs {seq:?}");
+            assert_eq!(got.raw.peak_no_decoder, plain);
+            // The reconstruction is not zero, so the two peaks differ.
+            assert_ne!(got.raw.peak, got.raw.peak_no_decoder);
+            let q = &manifest.calibration.normal_quantiles;
+            assert_eq!(got.scores.score, scoring::calibrate(plain, q));
+        }
+    }
+}
+
+#[test]
 fn windows_unlike_the_training_data_get_larger_errors() {
     let dir = tempfile::tempdir().unwrap();
     common::write_model(dir.path(), 1, false, true);

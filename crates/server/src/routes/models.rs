@@ -30,7 +30,8 @@ pub struct ModelDescription {
     /// Feature names, in the order array-valued `features` must use.
     pub feature_names: Vec<String>,
     pub window: WindowDescription,
-    /// Raw score the calibrated `score` is based on (`latent`, `sequence`, `combined`, `head`).
+    /// Raw score the calibrated `score` is based on (`latent`, `sequence`, `combined`, `head`,
+    /// `peak` or `peak_no_decoder`).
     pub default_scorer: String,
     /// Decision threshold on `score`.
     pub threshold: f32,

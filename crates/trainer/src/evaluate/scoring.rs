@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array3;
-use telltale_core::scoring::{combined_raw, sequence_errors_with};
+use telltale_core::scoring::combined_raw;
 use telltale_core::{BinnedWindow, Event, SensorWindow};
 use telltale_scorer::Scorer;
 
@@ -124,19 +124,12 @@ pub fn score_windows(
                 chunk.len()
             );
         }
-        if let Some(v) = out.peak_no_decoder.as_mut() {
-            let n_features = manifest.feature_names.len();
-            for w in chunk {
-                let zeros = vec![0.0; w.data.len()];
-                let coupling = manifest.calibration.peak_coupling;
-                let e =
-                    sequence_errors_with(&w.data, &zeros, w.len, w.channels, n_features, coupling);
-                v.push(e.peak);
-            }
-        }
         for detailed in scores {
             if let Some(v) = out.peak.as_mut() {
                 v.push(detailed.raw.peak);
+            }
+            if let Some(v) = out.peak_no_decoder.as_mut() {
+                v.push(detailed.raw.peak_no_decoder);
             }
             let s = detailed.scores;
             out.latent.push(s.latent_error);

@@ -15,6 +15,7 @@ pub fn kind_name(kind: ScorerKind) -> &'static str {
         ScorerKind::Combined => COMBINED,
         ScorerKind::Head => HEAD,
         ScorerKind::Peak => PEAK,
+        ScorerKind::PeakNoDecoder => PEAK_NO_DECODER,
     }
 }
 
@@ -68,15 +69,16 @@ pub fn derived_threshold(
                      no validation windows in this file)"
                 .into(),
         },
-        PEAK if calibration.default_scorer == ScorerKind::Peak => {
+        PEAK | PEAK_NO_DECODER if kind_name(calibration.default_scorer) == name => {
             let q = &calibration.normal_quantiles;
             let at = ((q.len().max(1) - 1) as f64 * 0.99).round() as usize;
             ThresholdChoice {
                 value: q.get(at).copied().unwrap_or(f32::MAX),
                 scale: "raw".into(),
-                source: "99th percentile of the manifest's normal quantiles of the peak error \
-                         (no validation windows in this file)"
-                    .into(),
+                source: format!(
+                    "99th percentile of the manifest's normal quantiles of `{name}` (no \
+                     validation windows in this file)"
+                ),
             }
         }
         PEAK | PEAK_NO_DECODER => ThresholdChoice {
@@ -91,5 +93,37 @@ pub fn derived_threshold(
             scale: "raw".into(),
             source: "probability 0.5 (no validation windows in this file)".into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telltale_core::LogStats;
+
+    #[test]
+    fn without_validation_windows_only_the_default_peak_has_a_threshold() {
+        let stats = LogStats {
+            mean: 0.0,
+            std: 1.0,
+        };
+        let calibration = Calibration {
+            default_scorer: ScorerKind::PeakNoDecoder,
+            latent_log: stats,
+            sequence_log: stats,
+            normal_quantiles: (0..=100).map(|i| i as f32).collect(),
+            peak_coupling: true,
+        };
+        let chosen = derived_threshold(PEAK_NO_DECODER, &[], &calibration);
+        assert_eq!(chosen.value, 99.0);
+        assert!(
+            chosen.source.contains("`peak_no_decoder`"),
+            "{}",
+            chosen.source
+        );
+        assert_eq!(derived_threshold(PEAK, &[], &calibration).value, f32::MAX);
+        // With validation windows both come from them.
+        let validation: Vec<f32> = (0..200).map(|i| i as f32).collect();
+        assert!(derived_threshold(PEAK, &validation, &calibration).value < 200.0);
     }
 }

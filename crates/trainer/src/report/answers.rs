@@ -124,8 +124,8 @@ pub fn architecture(report: &EvalReport) -> String {
         Some(s) if l < s - MARGIN => format!(
             "On this data the latent reconstruction detects less than the full sequence \
              reconstruction (by {}): the context vector alone loses part of what makes a window \
-             anomalous, so the sequence error should stay in the score (this model's default \
-             scorer is `{}`). ",
+             anomalous, so the score should look at the whole window, not the context alone \
+             (this model's default scorer is `{}`). ",
             num(s - l),
             report.default_scorer
         ),

@@ -10,6 +10,7 @@ use telltale_core::metrics::{average_precision, best_f1, even_quantiles, roc_auc
 use telltale_core::scoring::{self, Calibration, LogStats, ScorerKind};
 use telltale_scorer::{ModelGraphs, Scorer};
 
+use crate::evaluate::thresholds::kind_name;
 use crate::export::parity::pack;
 
 /// Number of normal quantiles stored in the manifest.
@@ -210,17 +211,6 @@ fn finite(v: f64) -> serde_json::Value {
         json!(v)
     } else {
         serde_json::Value::Null
-    }
-}
-
-/// The scorer's name as the manifest spells it.
-pub fn kind_name(kind: ScorerKind) -> &'static str {
-    match kind {
-        ScorerKind::Latent => "latent",
-        ScorerKind::Sequence => "sequence",
-        ScorerKind::Combined => "combined",
-        ScorerKind::Head => "head",
-        ScorerKind::Peak => "peak",
     }
 }
 
