@@ -177,6 +177,18 @@ pub struct SequenceErrors {
     /// one channel shows here while the noise of single steps averages out. With
     /// [`Calibration::peak_coupling`] the scan also covers the [`coupling_channels`].
     pub peak: f32,
+    /// Each feature's own part of the peak scan (manifest order): the largest value of `peak`'s
+    /// statistic over the feature's channels (its mean, its step spread and, with coupling, its
+    /// coupling residual). The count channel belongs to no feature.
+    pub peak_per_feature: Vec<f32>,
+}
+
+/// What the peak scan found in one window: the peak and each feature's own part of it (see
+/// [`SequenceErrors::peak`] and [`SequenceErrors::peak_per_feature`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeakScan {
+    pub peak: f32,
+    pub per_feature: Vec<f32>,
 }
 
 /// Compare a window `x` with its reconstruction `recon` (both `[steps, channels]` row-major with at
@@ -257,6 +269,7 @@ pub fn sequence_errors_with(
         per_step.push((step / channels as f64) as f32);
     }
     let per_feature_steps = if std_channels { 2.0 } else { 1.0 } * len as f64;
+    let scan = peak_with_coupling(&local, len, peak_channels, n_features, coupling);
     SequenceErrors {
         total: (total / used as f64) as f32,
         per_feature: per_feature
@@ -264,11 +277,13 @@ pub fn sequence_errors_with(
             .map(|e| (e / per_feature_steps) as f32)
             .collect(),
         per_step,
-        peak: peak_with_coupling(&local, len, peak_channels, n_features, coupling),
+        peak: scan.peak,
+        peak_per_feature: scan.per_feature,
     }
 }
 
-/// [`SequenceErrors::peak`] of a window against a zero reconstruction: the same moving-average
+/// [`SequenceErrors::peak`] and [`SequenceErrors::peak_per_feature`] of a window against a zero
+/// reconstruction: the same moving-average
 /// scan (and, with `coupling`, the same [`coupling_channels`]) over the prepared values themselves.
 /// Window preparation already centres each feature on its own daily profile, so this is what the
 /// peak would be without the sequence decoder. Arguments as [`sequence_errors`].
@@ -281,7 +296,7 @@ pub fn window_peak(
     channels: usize,
     n_features: usize,
     coupling: bool,
-) -> f32 {
+) -> PeakScan {
     assert!(
         n_features <= channels,
         "window_peak: {n_features} features > {channels} channels"
@@ -310,54 +325,73 @@ pub fn window_peak(
     peak_with_coupling(&local, len, peak_channels, n_features, coupling)
 }
 
-/// [`peak_of`] the signed errors `local` (`[len, channels]`, features first); with `coupling`
-/// and at least two features, the larger of that and the peak of their [`coupling_channels`].
+/// The peak scan of the signed errors `local` (`[len, channels]`: the features, the count, then
+/// each feature's step spread when there are `2 * n_features + 1` channels); with `coupling` and at
+/// least two features, the [`coupling_channels`] of the features too.
 fn peak_with_coupling(
     local: &[f64],
     len: usize,
     channels: usize,
     n_features: usize,
     coupling: bool,
-) -> f32 {
-    let peak = peak_of(local, len, channels, PEAK_STEPS);
+) -> PeakScan {
+    let own = channel_peaks(local, len, channels, PEAK_STEPS);
+    let mut peak = largest(&own);
+    let spread_of = |k: usize| (channels == 2 * n_features + 1).then(|| n_features + 1 + k);
+    let mut per_feature: Vec<f32> = (0..n_features)
+        .map(|k| {
+            let spread = spread_of(k).map_or(f32::NEG_INFINITY, |c| own[c]);
+            own.get(k).map_or(f32::NAN, |&v| v.max(spread))
+        })
+        .collect();
     if !coupling || n_features < 2 || len == 0 {
-        return peak;
+        return PeakScan { peak, per_feature };
     }
     let features: Vec<f64> = local
         .chunks_exact(channels)
         .flat_map(|row| row[..n_features].iter().copied())
         .collect();
-    let linked = peak_of(
+    let linked = channel_peaks(
         &coupling_channels(&features, len, n_features),
         len,
         n_features,
         PEAK_STEPS,
     );
-    if linked > peak || peak.is_nan() {
-        linked
-    } else {
-        peak
+    let linked_peak = largest(&linked);
+    if linked_peak > peak || peak.is_nan() {
+        peak = linked_peak;
     }
+    for (p, l) in per_feature.iter_mut().zip(&linked) {
+        *p = p.max(*l);
+    }
+    PeakScan { peak, per_feature }
 }
 
-/// Largest squared moving average (`width` steps, or all `len` when fewer) of any channel of the
-/// signed errors `d` (`[len, channels]` row-major). NaN when `len` or `channels` is zero.
-fn peak_of(d: &[f64], len: usize, channels: usize, width: usize) -> f32 {
-    if len == 0 || channels == 0 {
-        return f32::NAN;
+/// The largest of `values`; NaN when there are none.
+fn largest(values: &[f32]) -> f32 {
+    values.iter().copied().reduce(f32::max).unwrap_or(f32::NAN)
+}
+
+/// For each channel of the signed errors `d` (`[len, channels]` row-major), its largest squared
+/// moving average (`width` steps, or all `len` when fewer). Empty when `len` or `channels` is
+/// zero.
+fn channel_peaks(d: &[f64], len: usize, channels: usize, width: usize) -> Vec<f32> {
+    if len == 0 {
+        return Vec::new();
     }
     let width = width.clamp(1, len);
-    let mut best = 0.0f64;
-    for c in 0..channels {
-        let at = |t: usize| d[t * channels + c];
-        let mut sum: f64 = (0..width).map(at).sum();
-        best = best.max(sum.abs());
-        for t in width..len {
-            sum += at(t) - at(t - width);
-            best = best.max(sum.abs());
-        }
-    }
-    (best / width as f64).powi(2) as f32
+    (0..channels)
+        .map(|c| {
+            let at = |t: usize| d[t * channels + c];
+            let mut sum: f64 = (0..width).map(at).sum();
+            let mut best = 0.0f64.max(sum.abs());
+            for t in width..len {
+                sum += at(t) - at(t - width);
+                best = best.max(sum.abs());
+            }
+            (best / width as f64).powi(2) as f32
+        })
+        .collect()
 }
 
 /// `mean_d (ĉ_d − c_d)² / scale_d` — the latent decoder's error with each context dimension scaled
@@ -594,6 +628,44 @@ mod tests {
     }
 
     #[test]
+    fn peak_per_feature_names_the_feature_whose_channels_moved() {
+        // 2 features with std channels: [f0, f1, count, empty, std0, std1]; 72 steps.
+        let (len, channels, n) = (72, 6, 2);
+        let scan = |x: &[f32], coupling: bool| window_peak(x, len, channels, n, coupling);
+        let quiet = |t: usize, c: usize| ((t * 7 + c * 3) % 5) as f32 * 0.1 - 0.2;
+        let base: Vec<f32> = (0..len * channels)
+            .map(|i| quiet(i / channels, i % channels))
+            .collect();
+
+        // A sustained shift of feature 1's mean.
+        let mut x = base.clone();
+        (30..54).for_each(|t| x[t * channels + 1] += 2.0);
+        let s = scan(&x, false);
+        assert!(s.per_feature[1] > 3.0 && s.per_feature[0] < 0.1, "{s:?}");
+        assert_eq!(s.peak, s.per_feature[1]);
+
+        // Feature 0's spread collapses (std channel): it counts for feature 0.
+        let mut x = base.clone();
+        (10..40).for_each(|t| x[t * channels + 4] = -3.0);
+        let s = scan(&x, false);
+        assert!(s.per_feature[0] > 8.0 && s.per_feature[1] < 0.1, "{s:?}");
+
+        // The count channel moves the peak but belongs to no feature.
+        let mut x = base.clone();
+        (0..30).for_each(|t| x[t * channels + 2] = 3.0);
+        let s = scan(&x, false);
+        assert!(s.peak > 8.0, "{s:?}");
+        assert!(s.per_feature.iter().all(|&p| p < 0.1), "{s:?}");
+
+        // Without std channels only the mean channels count.
+        let narrow: Vec<f32> = (0..len * 4).map(|i| quiet(i / 4, i % 4)).collect();
+        let mut x = narrow.clone();
+        (30..54).for_each(|t| x[t * 4] -= 2.0);
+        let s = window_peak(&x, len, 4, n, false);
+        assert!(s.per_feature[0] > 3.0 && s.per_feature[1] < 0.1, "{s:?}");
+    }
+
+    #[test]
     fn latent_error_scales_each_dimension() {
         let e = latent_error(&[1.0, 1.0, 0.0], &[3.0, 0.0, 0.0], &[4.0, 0.5, 0.0]);
         // (4 / 4 + 1 / 0.5 + 0 / 1e-6) / 3 = 1.
@@ -630,9 +702,15 @@ mod tests {
                 })
                 .collect();
             let zeros = vec![0.0f32; x.len()];
-            let expected = sequence_errors_with(&x, &zeros, len, channels, n_features, coupling).peak;
+            let expected = sequence_errors_with(&x, &zeros, len, channels, n_features, coupling);
             let got = window_peak(&x, len, channels, n_features, coupling);
-            prop_assert_eq!(got.to_bits(), expected.to_bits(), "{} vs {}", got, expected);
+            prop_assert_eq!(got.peak.to_bits(), expected.peak.to_bits());
+            prop_assert_eq!(&got.per_feature, &expected.peak_per_feature);
+            prop_assert_eq!(got.per_feature.len(), n_features);
+            // A feature's part is one of the values the peak is the largest of.
+            for &p in &got.per_feature {
+                prop_assert!(p.is_finite() && p <= got.peak, "{} > {}", p, got.peak);
+            }
         }
 
         #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use ndarray::{Array2, Array3, s};
 use telltale_core::scoring::{self, SequenceErrors};
-use telltale_core::{BinnedWindow, Event, Manifest, WindowError};
+use telltale_core::{BinnedWindow, Event, Manifest, ScorerKind, WindowError};
 
 use crate::{ModelGraphs, RuntimeOptions, ScorerError};
 
@@ -25,7 +25,10 @@ pub struct WindowScores {
     pub sequence_error: f32,
     /// Head probability when the model has a head.
     pub alert_probability: Option<f32>,
-    /// Per-feature reconstruction error, manifest feature order.
+    /// Each feature's part in the score, manifest feature order: for the `peak` and
+    /// `peak_no_decoder` scorers the feature's own part of the scan
+    /// ([`SequenceErrors::peak_per_feature`]), otherwise its mean squared reconstruction error
+    /// (empty without a sequence decoder).
     pub feature_errors: Vec<f32>,
     /// Per-step reconstruction error over the window's valid steps.
     pub step_errors: Vec<f32>,
@@ -182,6 +185,7 @@ impl Scorer {
                     per_feature: Vec::new(),
                     per_step: Vec::new(),
                     peak: f32::NAN,
+                    peak_per_feature: Vec::new(),
                 },
             };
             let plain = scoring::window_peak(
@@ -214,13 +218,13 @@ impl Scorer {
         partial
             .into_iter()
             .enumerate()
-            .map(|(b, (latent, sequence, peak_no_decoder))| {
+            .map(|(b, (latent, sequence, plain))| {
                 let probability = probabilities.as_ref().map(|p| p[b]);
                 let errors = scoring::RawErrors {
                     latent,
                     sequence: sequence.total,
                     peak: sequence.peak,
-                    peak_no_decoder,
+                    peak_no_decoder: plain.peak,
                     head: probability,
                 };
                 let raw =
@@ -234,13 +238,20 @@ impl Scorer {
                         }
                     })?;
                 let score = scoring::calibrate(raw, &cal.normal_quantiles);
+                // "Which feature says so", in the terms of the score: a peak scorer's own
+                // per-feature parts, else the mean squared reconstruction error per feature.
+                let feature_errors = match cal.default_scorer {
+                    ScorerKind::Peak => sequence.peak_per_feature,
+                    ScorerKind::PeakNoDecoder => plain.per_feature,
+                    _ => sequence.per_feature,
+                };
                 let scores = WindowScores {
                     score,
                     is_anomaly: score >= m.threshold.score,
                     latent_error: latent,
                     sequence_error: sequence.total,
                     alert_probability: probability,
-                    feature_errors: sequence.per_feature,
+                    feature_errors,
                     step_errors: sequence.per_step,
                 };
                 Ok(DetailedScores {

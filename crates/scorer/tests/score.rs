@@ -139,10 +139,14 @@ fn both_peaks_follow_core_math_and_either_can_be_the_default() {
         .iter()
         .map(|&l| common::window(&mut rng, l, 0.3))
         .collect();
-    for coupling in [false, true] {
+    let kinds = [
+        scoring::ScorerKind::PeakNoDecoder,
+        scoring::ScorerKind::Peak,
+    ];
+    for (coupling, default) in [(false, kinds[0]), (true, kinds[0]), (true, kinds[1])] {
         let mut manifest = common::manifest(1, false, true);
         manifest.calibration.peak_coupling = coupling;
-        manifest.calibration.default_scorer = scoring::ScorerKind::PeakNoDecoder;
+        manifest.calibration.default_scorer = default;
         manifest.calibration.normal_quantiles = vec![0.0, 0.1, 0.2, 0.4, 0.8];
         manifest.save(dir.path()).unwrap();
         let mut scorer = open(dir.path());
@@ -154,11 +158,25 @@ fn both_peaks_follow_core_math_and_either_can_be_the_default() {
                 scoring::sequence_errors_with(&w.data, &recon, w.len, CHANNELS, FEATURES, coupling);
             let plain = scoring::window_peak(&w.data, w.len, CHANNELS, FEATURES, coupling);
             assert!(close(got.raw.peak, seq.peak, 1e-4), "{got:?} vs {seq:?}");
-            assert_eq!(got.raw.peak_no_decoder, plain);
+            assert_eq!(got.raw.peak_no_decoder, plain.peak);
             // The reconstruction is not zero, so the two peaks differ.
             assert_ne!(got.raw.peak, got.raw.peak_no_decoder);
             let q = &manifest.calibration.normal_quantiles;
-            assert_eq!(got.scores.score, scoring::calibrate(plain, q));
+            // The score and the attribution follow the default scorer.
+            let (raw, parts) = if default == scoring::ScorerKind::Peak {
+                (got.raw.peak, &seq.peak_per_feature)
+            } else {
+                (plain.peak, &plain.per_feature)
+            };
+            assert_eq!(got.scores.score, scoring::calibrate(raw, q));
+            assert_eq!(got.scores.feature_errors.len(), FEATURES);
+            for (a, b) in got.scores.feature_errors.iter().zip(parts) {
+                assert!(
+                    close(*a, *b, 1e-4),
+                    "{:?} vs {parts:?}",
+                    got.scores.feature_errors
+                );
+            }
         }
     }
 }

@@ -140,11 +140,14 @@ pub struct BatchScoreResponse {
     pub results: Vec<ScoreResponse>,
 }
 
-/// How much one feature's reconstruction error contributes.
+/// How much one feature contributes to the score.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 pub struct FeatureAttribution {
     pub feature: String,
-    /// Mean squared reconstruction error of the feature's channel (normalised units).
+    /// The feature's part of the model's default scorer, in normalised units. For `peak` and
+    /// `peak_no_decoder`: the largest squared 24-step moving average over the feature's own
+    /// channels (its mean, its within-step spread, its coupling residual to the other features);
+    /// for the other scorers: the mean squared reconstruction error of its channels.
     pub error: f32,
     /// This feature's share of the summed feature errors, in [0, 1].
     pub share: f32,
@@ -195,7 +198,7 @@ pub struct ScoreResponse {
     pub sequence_error: f32,
     /// Probability of an alert from the supervised head; null when the model has none.
     pub alert_probability: Option<f32>,
-    /// Per-feature reconstruction error, largest first: which feature says so.
+    /// Each feature's part in the score, largest first: which feature says so.
     pub feature_attribution: Vec<FeatureAttribution>,
     /// Reconstruction error per time step of the window: when in the window.
     pub step_errors: Vec<f32>,

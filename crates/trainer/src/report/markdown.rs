@@ -129,9 +129,10 @@ pub fn render(report: &EvalReport, plots: &Plots, history: Option<&[StageHistory
         let _ = writeln!(
             md,
             "## Attribution\n\nOn {} anomalous windows with a known affected feature, the feature \
-             with the largest reconstruction error was an affected one in {} of cases (chance: \
-             {}).\n",
+             the server names first (`feature_attribution`: its part of the default scorer `{}`) \
+             was an affected one in {} of cases (chance: {}).\n",
             a.windows,
+            report.default_scorer,
             num(a.top_feature_accuracy),
             num(a.chance)
         );
