@@ -247,6 +247,43 @@ fn evaluate_writes_json_markdown_csv_and_plots() {
 }
 
 #[test]
+fn the_command_line_prints_a_summary_unless_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = synth_events(tmp.path());
+    let model = model_dir(tmp.path());
+    let run = |out: &str, quiet: bool| {
+        let out = tmp.path().join(out);
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_telltale-trainer"));
+        command
+            .arg("evaluate")
+            .arg("--model")
+            .arg(&model)
+            .arg("--events")
+            .arg(&events)
+            .arg("--out")
+            .arg(&out)
+            .env("ORT_DYLIB_PATH", ort_dylib());
+        if quiet {
+            command.arg("--quiet");
+        }
+        let done = command.output().unwrap();
+        assert!(done.status.success(), "{done:?}");
+        assert!(out.join("report.json").is_file() && out.join("report.md").is_file());
+        (
+            String::from_utf8(done.stdout).unwrap(),
+            String::from_utf8(done.stderr).unwrap(),
+        )
+    };
+    let (stdout, _) = run("loud", false);
+    assert!(
+        stdout.contains("AUC-PR") && stdout.contains("evaluated 60 windows"),
+        "{stdout}"
+    );
+    let (stdout, stderr) = run("quiet", true);
+    assert_eq!((stdout.as_str(), stderr.as_str()), ("", ""));
+}
+
+#[test]
 fn only_test_split_scores_the_test_sensors() {
     let tmp = tempfile::tempdir().unwrap();
     let events = synth_events(tmp.path());

@@ -60,6 +60,9 @@ pub struct EvaluateArgs {
     /// ONNX Runtime library (default: ORT_DYLIB_PATH, else the project's .venv).
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_dylib: Option<PathBuf>,
+    /// Print nothing but errors (no progress bars, no summary; the report files are written).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl EvaluateArgs {
@@ -75,6 +78,7 @@ impl EvaluateArgs {
             drop_bad_rows: false,
             batch_size: 256,
             ort_dylib: std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from),
+            quiet: false,
         }
     }
 }
@@ -90,6 +94,9 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{}: cannot write", json_path.display()))?;
     table.write_csv(&args.out.join("scores.csv"))?;
     crate::report::write_report(&args.out, &report, &table, &args.model)?;
+    if args.quiet {
+        return Ok(());
+    }
     println!(
         "evaluated {} windows ({} positive, prevalence {:.3}) → {}",
         report.windows,

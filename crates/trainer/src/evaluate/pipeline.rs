@@ -83,7 +83,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<(EvalReport, ScoreTable)>
     let columns = align_features(&file.feature_names, &manifest.feature_names, &source)?;
     let refs: Vec<&SensorWindow> = union.iter().map(|&i| &file.windows[i]).collect();
     let prepared = prepare_windows(&scorer, &refs, &columns)?;
-    let outputs = score_windows(&mut scorer, &prepared, args.batch_size, "model")?;
+    let outputs = score_windows(&mut scorer, &prepared, args.batch_size, "model", args.quiet)?;
     let pick = |v: &[f32], idx: &[usize]| idx.iter().map(|i| v[pos[i]]).collect::<Vec<f32>>();
 
     let mut table = ScoreTable {
@@ -146,7 +146,13 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<(EvalReport, ScoreTable)>
         let jcols = align_features(&file.feature_names, &jm.feature_names, &source)?;
         let eval_refs: Vec<&SensorWindow> = eval_idx.iter().map(|&i| &file.windows[i]).collect();
         let jprepared = prepare_windows(&joint, &eval_refs, &jcols)?;
-        let jout = score_windows(&mut joint, &jprepared, args.batch_size, LATENT_JOINT)?;
+        let jout = score_windows(
+            &mut joint,
+            &jprepared,
+            args.batch_size,
+            LATENT_JOINT,
+            args.quiet,
+        )?;
         let t = stored_threshold(&jm, "ablation's");
         let r = raw_threshold(t.value, &jm.calibration.normal_quantiles);
         let metrics = scorer_metrics(&jout.latent, &jout.calibrated, &labels, t);

@@ -80,7 +80,10 @@ pub struct ModelOutputs {
     pub feature_errors: Vec<Vec<f32>>,
 }
 
-fn progress(total: usize, what: &str) -> ProgressBar {
+fn progress(total: usize, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(total as u64);
     if let Ok(style) =
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} windows ({eta})")
@@ -91,12 +94,13 @@ fn progress(total: usize, what: &str) -> ProgressBar {
     bar
 }
 
-/// Score `windows` in batches of `batch` through the scorer.
+/// Score `windows` in batches of `batch` through the scorer (a progress bar unless `quiet`).
 pub fn score_windows(
     scorer: &mut Scorer,
     windows: &[BinnedWindow],
     batch: usize,
     what: &str,
+    quiet: bool,
 ) -> anyhow::Result<ModelOutputs> {
     if batch == 0 {
         bail!("--batch-size must be at least 1");
@@ -112,7 +116,7 @@ pub fn score_windows(
         head: has_head.then(Vec::new),
         ..ModelOutputs::default()
     };
-    let bar = progress(windows.len(), what);
+    let bar = progress(windows.len(), what, quiet);
     for (b, chunk) in windows.chunks(batch).enumerate() {
         let scores = scorer.score_detailed(chunk).with_context(|| {
             format!("scoring windows {}..{}", b * batch, b * batch + chunk.len())
