@@ -96,6 +96,21 @@ fn end_to_end_training_writes_a_model_directory_the_scorer_loads() {
     assert!(manifest.graphs.head.is_some());
     assert_eq!(manifest.latent_scale.len(), 8);
     assert!(outcome.head.is_some());
+    // The default is the unsupervised scorer with the best validation AUC-PR, `peak` listed
+    // before `peak_no_decoder` so that a tie keeps the reconstruction.
+    let evaluation = &manifest.evaluation;
+    let mut best: Option<(&str, f64)> = None;
+    for name in ["latent", "sequence", "combined", "peak", "peak_no_decoder"] {
+        let ap = evaluation["scorers"][name]["auc_pr"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no validation AUC-PR for {name}: {evaluation}"));
+        if best.is_none_or(|(_, b)| ap > b) {
+            best = Some((name, ap));
+        }
+    }
+    let default = serde_json::to_value(manifest.calibration.default_scorer).unwrap();
+    assert_eq!(default, best.unwrap().0, "{evaluation}");
+    assert_eq!(evaluation["default_chosen_by"], "validation AUC-PR");
 
     // Export check: every graph within 1e-4, short windows included.
     let p = &outcome.parity;
@@ -149,6 +164,27 @@ fn end_to_end_training_writes_a_model_directory_the_scorer_loads() {
     // An existing directory is not overwritten without --resume.
     let err = train_and_export(&data, &config, &out).unwrap_err();
     assert!(err.to_string().contains("--resume"), "{err:#}");
+}
+
+#[test]
+fn without_validation_positives_the_default_is_peak_at_the_target_far() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("model");
+    // No alerting sensors at all: no head, nothing to choose a scorer by.
+    let data = split_by_sensor(toy::events_file(24, 0, 48, 3), 0.25, 0.0, 7);
+    let config = TrainConfig {
+        target_far: 0.05,
+        ..tiny_config()
+    };
+    train_and_export(&data, &config, &out).unwrap();
+    let manifest = Manifest::load(&out).unwrap();
+    assert_eq!(manifest.calibration.default_scorer, ScorerKind::Peak);
+    assert!(manifest.graphs.head.is_none());
+    assert_eq!(manifest.threshold.score, 0.95);
+    assert!(matches!(
+        manifest.threshold.method,
+        ThresholdMethod::TargetFar { .. }
+    ));
 }
 
 #[test]
