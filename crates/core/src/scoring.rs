@@ -181,14 +181,19 @@ pub struct SequenceErrors {
     /// statistic over the feature's channels (its mean, its step spread and, with coupling, its
     /// coupling residual). The count channel belongs to no feature.
     pub peak_per_feature: Vec<f32>,
+    /// The steps `[from, to)` of the moving-average run that gave `peak` ("when in the window");
+    /// `None` for an empty window.
+    pub peak_steps: Option<(usize, usize)>,
 }
 
-/// What the peak scan found in one window: the peak and each feature's own part of it (see
-/// [`SequenceErrors::peak`] and [`SequenceErrors::peak_per_feature`]).
+/// What the peak scan found in one window: the peak, each feature's own part of it and where it
+/// is (see [`SequenceErrors::peak`], [`SequenceErrors::peak_per_feature`] and
+/// [`SequenceErrors::peak_steps`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeakScan {
     pub peak: f32,
     pub per_feature: Vec<f32>,
+    pub steps: Option<(usize, usize)>,
 }
 
 /// Compare a window `x` with its reconstruction `recon` (both `[steps, channels]` row-major with at
@@ -279,6 +284,7 @@ pub fn sequence_errors_with(
         per_step,
         peak: scan.peak,
         peak_per_feature: scan.per_feature,
+        peak_steps: scan.steps,
     }
 }
 
@@ -337,15 +343,20 @@ fn peak_with_coupling(
 ) -> PeakScan {
     let own = channel_peaks(local, len, channels, PEAK_STEPS);
     let mut peak = largest(&own);
+    let mut steps = own.iter().find(|p| p.value == peak).map(ChannelPeak::steps);
     let spread_of = |k: usize| (channels == 2 * n_features + 1).then(|| n_features + 1 + k);
     let mut per_feature: Vec<f32> = (0..n_features)
         .map(|k| {
-            let spread = spread_of(k).map_or(f32::NEG_INFINITY, |c| own[c]);
-            own.get(k).map_or(f32::NAN, |&v| v.max(spread))
+            let spread = spread_of(k).map_or(f32::NEG_INFINITY, |c| own[c].value);
+            own.get(k).map_or(f32::NAN, |p| p.value.max(spread))
         })
         .collect();
     if !coupling || n_features < 2 || len == 0 {
-        return PeakScan { peak, per_feature };
+        return PeakScan {
+            peak,
+            per_feature,
+            steps,
+        };
     }
     let features: Vec<f64> = local
         .chunks_exact(channels)
@@ -360,22 +371,48 @@ fn peak_with_coupling(
     let linked_peak = largest(&linked);
     if linked_peak > peak || peak.is_nan() {
         peak = linked_peak;
+        steps = linked
+            .iter()
+            .find(|p| p.value == peak)
+            .map(ChannelPeak::steps);
     }
     for (p, l) in per_feature.iter_mut().zip(&linked) {
-        *p = p.max(*l);
+        *p = p.max(l.value);
     }
-    PeakScan { peak, per_feature }
+    PeakScan {
+        peak,
+        per_feature,
+        steps,
+    }
 }
 
-/// The largest of `values`; NaN when there are none.
-fn largest(values: &[f32]) -> f32 {
-    values.iter().copied().reduce(f32::max).unwrap_or(f32::NAN)
+/// One channel's largest squared moving average and the run of steps it averages.
+#[derive(Debug, Clone, Copy)]
+struct ChannelPeak {
+    value: f32,
+    from: usize,
+    width: usize,
+}
+
+impl ChannelPeak {
+    fn steps(&self) -> (usize, usize) {
+        (self.from, self.from + self.width)
+    }
+}
+
+/// The largest value of `peaks`; NaN when there are none.
+fn largest(peaks: &[ChannelPeak]) -> f32 {
+    peaks
+        .iter()
+        .map(|p| p.value)
+        .reduce(f32::max)
+        .unwrap_or(f32::NAN)
 }
 
 /// For each channel of the signed errors `d` (`[len, channels]` row-major), its largest squared
-/// moving average (`width` steps, or all `len` when fewer). Empty when `len` or `channels` is
-/// zero.
-fn channel_peaks(d: &[f64], len: usize, channels: usize, width: usize) -> Vec<f32> {
+/// moving average (`width` steps, or all `len` when fewer) and the first run that reaches it.
+/// Empty when `len` or `channels` is zero.
+fn channel_peaks(d: &[f64], len: usize, channels: usize, width: usize) -> Vec<ChannelPeak> {
     if len == 0 {
         return Vec::new();
     }
@@ -384,12 +421,18 @@ fn channel_peaks(d: &[f64], len: usize, channels: usize, width: usize) -> Vec<f3
         .map(|c| {
             let at = |t: usize| d[t * channels + c];
             let mut sum: f64 = (0..width).map(at).sum();
-            let mut best = 0.0f64.max(sum.abs());
+            let (mut best, mut from) = (0.0f64.max(sum.abs()), 0);
             for t in width..len {
                 sum += at(t) - at(t - width);
-                best = best.max(sum.abs());
+                if sum.abs() > best {
+                    (best, from) = (sum.abs(), t + 1 - width);
+                }
             }
-            (best / width as f64).powi(2) as f32
+            ChannelPeak {
+                value: (best / width as f64).powi(2) as f32,
+                from,
+                width,
+            }
         })
         .collect()
 }
@@ -643,6 +686,7 @@ mod tests {
         let s = scan(&x, false);
         assert!(s.per_feature[1] > 3.0 && s.per_feature[0] < 0.1, "{s:?}");
         assert_eq!(s.peak, s.per_feature[1]);
+        assert_eq!(s.steps, Some((30, 54)), "when: the shifted stretch");
 
         // Feature 0's spread collapses (std channel): it counts for feature 0.
         let mut x = base.clone();
@@ -656,6 +700,11 @@ mod tests {
         let s = scan(&x, false);
         assert!(s.peak > 8.0, "{s:?}");
         assert!(s.per_feature.iter().all(|&p| p < 0.1), "{s:?}");
+        assert_eq!(
+            s.steps,
+            Some((0, 24)),
+            "the first run that reaches the peak"
+        );
 
         // Without std channels only the mean channels count.
         let narrow: Vec<f32> = (0..len * 4).map(|i| quiet(i / 4, i % 4)).collect();
@@ -706,7 +755,10 @@ mod tests {
             let got = window_peak(&x, len, channels, n_features, coupling);
             prop_assert_eq!(got.peak.to_bits(), expected.peak.to_bits());
             prop_assert_eq!(&got.per_feature, &expected.peak_per_feature);
+            prop_assert_eq!(got.steps, expected.peak_steps);
             prop_assert_eq!(got.per_feature.len(), n_features);
+            let (from, to) = got.steps.unwrap();
+            prop_assert!(to <= len && to - from == PEAK_STEPS.min(len), "{:?}", got.steps);
             // A feature's part is one of the values the peak is the largest of.
             for &p in &got.per_feature {
                 prop_assert!(p.is_finite() && p <= got.peak, "{} > {}", p, got.peak);

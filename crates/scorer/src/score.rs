@@ -32,6 +32,10 @@ pub struct WindowScores {
     pub feature_errors: Vec<f32>,
     /// Per-step reconstruction error over the window's valid steps.
     pub step_errors: Vec<f32>,
+    /// For the `peak` and `peak_no_decoder` scorers: the stretch of the window (start of its first
+    /// step, end of its last, at most the window's end) whose moving average gave the score —
+    /// "when in the window". `None` for the other scorers.
+    pub peak_span: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// [`WindowScores`] plus every raw error of the window, for calibration and evaluation.
@@ -186,6 +190,7 @@ impl Scorer {
                     per_step: Vec::new(),
                     peak: f32::NAN,
                     peak_per_feature: Vec::new(),
+                    peak_steps: None,
                 },
             };
             let plain = scoring::window_peak(
@@ -240,11 +245,17 @@ impl Scorer {
                 let score = scoring::calibrate(raw, &cal.normal_quantiles);
                 // "Which feature says so", in the terms of the score: a peak scorer's own
                 // per-feature parts, else the mean squared reconstruction error per feature.
-                let feature_errors = match cal.default_scorer {
-                    ScorerKind::Peak => sequence.peak_per_feature,
-                    ScorerKind::PeakNoDecoder => plain.per_feature,
-                    _ => sequence.per_feature,
+                let (feature_errors, steps) = match cal.default_scorer {
+                    ScorerKind::Peak => (sequence.peak_per_feature, sequence.peak_steps),
+                    ScorerKind::PeakNoDecoder => (plain.per_feature, plain.steps),
+                    _ => (sequence.per_feature, None),
                 };
+                let window = &windows[b];
+                let step = chrono::Duration::seconds(m.window.step_secs);
+                let peak_span = steps.map(|(from, to)| {
+                    let at = |i: usize| window.start + step * i32::try_from(i).unwrap_or(i32::MAX);
+                    (at(from), at(to).min(window.end))
+                });
                 let scores = WindowScores {
                     score,
                     is_anomaly: score >= m.threshold.score,
@@ -253,6 +264,7 @@ impl Scorer {
                     alert_probability: probability,
                     feature_errors,
                     step_errors: sequence.per_step,
+                    peak_span,
                 };
                 Ok(DetailedScores {
                     scores,

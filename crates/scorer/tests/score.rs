@@ -124,6 +124,7 @@ fn scores_follow_the_reference_forward_pass_and_core_math() {
             alert_probability: Some(probability),
             feature_errors: seq.per_feature,
             step_errors: seq.per_step,
+            peak_span: None,
         };
         assert_same(got, &expected, 1e-4);
         assert_eq!(features.len(), HIDDEN + 2);
@@ -163,11 +164,17 @@ fn both_peaks_follow_core_math_and_either_can_be_the_default() {
             assert_ne!(got.raw.peak, got.raw.peak_no_decoder);
             let q = &manifest.calibration.normal_quantiles;
             // The score and the attribution follow the default scorer.
-            let (raw, parts) = if default == scoring::ScorerKind::Peak {
-                (got.raw.peak, &seq.peak_per_feature)
+            let (raw, parts, steps) = if default == scoring::ScorerKind::Peak {
+                (got.raw.peak, &seq.peak_per_feature, seq.peak_steps)
             } else {
-                (plain.peak, &plain.per_feature)
+                (plain.peak, &plain.per_feature, plain.steps)
             };
+            // "When": the run of steps behind the peak, as times.
+            let (from, to) = steps.unwrap();
+            let hour = chrono::Duration::hours(1);
+            let expected = (w.start + hour * from as i32, w.start + hour * to as i32);
+            assert_eq!(got.scores.peak_span, Some(expected));
+            assert!(expected.1 <= w.end);
             assert_eq!(got.scores.score, scoring::calibrate(raw, q));
             assert_eq!(got.scores.feature_errors.len(), FEATURES);
             for (a, b) in got.scores.feature_errors.iter().zip(parts) {

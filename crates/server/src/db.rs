@@ -235,6 +235,8 @@ pub struct ScoreRow {
     pub sequence_error: f32,
     pub alert_probability: Option<f32>,
     pub feature_attribution: sqlx::types::Json<Vec<FeatureAttribution>>,
+    pub peak_start: Option<DateTime<Utc>>,
+    pub peak_end: Option<DateTime<Utc>>,
 }
 
 /// Store a score; returns its id and time.
@@ -246,8 +248,8 @@ pub async fn insert_score(
     let row = sqlx::query(
         "INSERT INTO scores (sensor_id, model_id, model_version, window_start, window_end, steps, \
          events_used, score, threshold, is_anomaly, latent_error, sequence_error, \
-         alert_probability, feature_attribution) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         alert_probability, feature_attribution, peak_start, peak_end) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          RETURNING id, scored_at",
     )
     .bind(sensor_id)
@@ -264,6 +266,8 @@ pub async fn insert_score(
     .bind(score.sequence_error)
     .bind(score.alert_probability)
     .bind(sqlx::types::Json(&score.feature_attribution))
+    .bind(score.peak.as_ref().map(|p| p.start))
+    .bind(score.peak.as_ref().map(|p| p.end))
     .fetch_one(pool)
     .await?;
     Ok((row.try_get("id")?, row.try_get("scored_at")?))
@@ -278,7 +282,7 @@ pub async fn list_scores(
     sqlx::query_as(
         "SELECT id, sensor_id, model_id, model_version, scored_at, window_start, window_end, steps, \
          events_used, score, threshold, is_anomaly, latent_error, sequence_error, \
-         alert_probability, feature_attribution \
+         alert_probability, feature_attribution, peak_start, peak_end \
          FROM scores WHERE sensor_id = $1 ORDER BY scored_at DESC, id DESC LIMIT $2",
     )
     .bind(sensor_id)

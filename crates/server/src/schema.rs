@@ -153,6 +153,15 @@ pub struct FeatureAttribution {
     pub share: f32,
 }
 
+/// The stretch of the window whose moving average gave a peak score: "when in the window".
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+pub struct PeakSpan {
+    /// Start of the stretch's first time step.
+    pub start: DateTime<Utc>,
+    /// End of its last time step (at most the window's end).
+    pub end: DateTime<Utc>,
+}
+
 /// Where the scored window lies.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 pub struct WindowOut {
@@ -200,8 +209,11 @@ pub struct ScoreResponse {
     pub alert_probability: Option<f32>,
     /// Each feature's part in the score, largest first: which feature says so.
     pub feature_attribution: Vec<FeatureAttribution>,
-    /// Reconstruction error per time step of the window: when in the window.
+    /// Reconstruction error per time step of the window.
     pub step_errors: Vec<f32>,
+    /// For models whose default scorer is `peak` or `peak_no_decoder`: the stretch (one day at the
+    /// default 1 h step) that gave the score — when in the window. Null for the other scorers.
+    pub peak: Option<PeakSpan>,
     pub window: WindowOut,
     pub model: ModelRef,
 }
@@ -218,6 +230,7 @@ impl ScoreResponse {
             alert_probability,
             feature_errors,
             step_errors,
+            peak_span,
         } = scores;
         Self {
             sensor_id,
@@ -229,6 +242,7 @@ impl ScoreResponse {
             alert_probability,
             feature_attribution: attribution(model.features(), &feature_errors),
             step_errors,
+            peak: peak_span.map(|(start, end)| PeakSpan { start, end }),
             window: WindowOut {
                 start: window.start,
                 end: window.end,

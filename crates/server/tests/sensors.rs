@@ -275,3 +275,83 @@ async fn ready_with_a_database_is_200(pool: PgPool) {
     assert_eq!(reply.body["status"], "ready");
     assert_eq!(reply.body["model_id"], manifest().model_id.as_str());
 }
+
+/// A copy of the test model whose default scorer is `peak_no_decoder` (same graphs).
+fn peak_model() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(model_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut manifest = telltale_core::Manifest::load(dir.path()).unwrap();
+    manifest.calibration.default_scorer = telltale_core::ScorerKind::PeakNoDecoder;
+    manifest.save(dir.path()).unwrap();
+    dir
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_peak_score_says_when_and_the_history_keeps_it(pool: PgPool) {
+    init_runtime();
+    let model = peak_model();
+    let path = model.path().to_path_buf();
+    let (infer, _worker) = telltale_server::inference::Infer::spawn(
+        move || {
+            telltale_scorer::Scorer::open(&path, &telltale_scorer::RuntimeOptions::default())
+                .map_err(anyhow::Error::from)
+        },
+        batch_config(),
+    )
+    .unwrap();
+    let state = telltale_server::AppState::new(pool.clone(), infer, model.path(), LIMITS);
+    let app = telltale_server::app(state);
+
+    // 300 events 37 min apart (about 8 days); the first feature jumps by 20 for events
+    // 150..190 (about 25 h).
+    let mut events = events_json(300, end_time());
+    let first = manifest().feature_names[0].clone();
+    for event in &mut events[150..190] {
+        let v = event["features"][&first].as_f64().unwrap();
+        event["features"][&first] = json!(v + 20.0);
+    }
+    let ts = |i: usize| {
+        chrono::NaiveDateTime::parse_from_str(
+            events[i]["timestamp"].as_str().unwrap(),
+            "%Y-%m-%d %H:%M:%S%.3f",
+        )
+        .unwrap()
+        .and_utc()
+    };
+    let (shift_start, shift_end) = (ts(150), ts(189));
+
+    let stored = call(&app, post_json("/sensors/pump-9/events", &json!(events))).await;
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    let reply = call(&app, get("/sensors/pump-9/anomaly")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let scored = &reply.body;
+    let peak = &scored["peak"];
+    let at = |v: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+            .unwrap()
+            .to_utc()
+    };
+    let (start, end) = (at(&peak["start"]), at(&peak["end"]));
+    assert!(
+        start < shift_end && end > shift_start,
+        "the peak stretch {start}..{end} misses the shift {shift_start}..{shift_end}"
+    );
+    assert!(at(&scored["window"]["start"]) <= start && end <= at(&scored["window"]["end"]));
+    assert_eq!(end - start, chrono::Duration::hours(24));
+    assert_eq!(scored["feature_attribution"][0]["feature"], first.as_str());
+
+    // Stored with the score and listed in the history; the /score answer is the same.
+    let history = call(&app, get("/sensors/pump-9/scores?limit=1")).await;
+    assert_eq!(history.body["scores"][0]["peak"], *peak, "{}", history.body);
+    let direct = call(
+        &app,
+        post_json("/score", &json!({"sensor_id": "pump-9", "events": events})),
+    )
+    .await;
+    assert_eq!(&direct.body, scored);
+}

@@ -284,6 +284,37 @@ fn the_command_line_prints_a_summary_unless_quiet() {
 }
 
 #[test]
+fn a_peak_default_reports_where_the_anomaly_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = synth_events(tmp.path());
+    let model = model_dir(tmp.path());
+    // The default scorer of the combined-scorer fixture has no peak stretch: no localisation.
+    let out = tmp.path().join("combined");
+    evaluate::run(&args(&model, &events, &out)).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(report.get("localisation").is_none(), "{report}");
+
+    let mut manifest = Manifest::load(&model).unwrap();
+    manifest.calibration.default_scorer = ScorerKind::PeakNoDecoder;
+    manifest.save(&model).unwrap();
+    let out = tmp.path().join("peak");
+    evaluate::run(&args(&model, &events, &out)).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let l = &report["localisation"];
+    // Every anomalous window of synth's truth has a segment.
+    assert_eq!(l["windows"], report["positives"], "{report}");
+    assert_unit(&l["peak_overlap_rate"], "peak_overlap_rate");
+    assert_unit(&l["chance"], "chance");
+    // 2-day windows, 6-48 h segments, 24 h stretches: chance is far from both ends.
+    let chance = l["chance"].as_f64().unwrap();
+    assert!((0.3..1.0).contains(&chance), "{chance}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Localisation"), "{md}");
+}
+
+#[test]
 fn only_test_split_scores_the_test_sensors() {
     let tmp = tempfile::tempdir().unwrap();
     let events = synth_events(tmp.path());

@@ -218,6 +218,10 @@ mod tests {
         );
         assert_eq!(with.total, plain.total);
         assert_eq!(with.per_feature, plain.per_feature);
+        // The coupling peak lies inside the break, and both features share it.
+        let (from, to) = with.peak_steps.unwrap();
+        assert!(from >= 80 && to <= 120, "{:?}", with.peak_steps);
+        assert!(with.peak_per_feature.iter().all(|&p| p > 2.0 * plain.peak));
         // One feature: nothing to couple.
         let single = sequence_errors_with(&x, &recon, len, channels, 1, true);
         assert_eq!(single, sequence_errors(&x, &recon, len, channels, 1));

@@ -114,6 +114,7 @@ impl Backend for TestBackend {
                     alert_probability: None,
                     feature_errors: vec![sum],
                     step_errors: w.data.clone(),
+                    peak_span: None,
                 }
             })
             .collect())

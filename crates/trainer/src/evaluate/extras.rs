@@ -1,10 +1,14 @@
-//! Extras computed from `synth`'s ground truth: detection per anomaly kind, and whether the
-//! per-feature attribution points at the feature the anomaly was injected into.
+//! Extras computed from `synth`'s ground truth: detection per anomaly kind, whether the
+//! per-feature attribution points at the feature the anomaly was injected into, and whether the
+//! peak stretch points at when it happened.
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
+
 use super::inputs::{TruthRow, is_normal_kind};
-use super::summary::{AttributionStats, KindStats};
+use super::scoring::Located;
+use super::summary::{AttributionStats, KindStats, LocalisationStats};
 
 /// Share of windows flagged (by the default scorer's stored threshold) per ground-truth kind.
 /// `synth` lists only alerting sensors, so an unlisted normal window counts as `none`; an unlisted
@@ -81,6 +85,53 @@ pub fn attribution(
     })
 }
 
+/// How often the peak stretch of an anomalous window overlaps the ground truth's segment, over
+/// windows that have both. `None` when there are none (no segments in the truth, or a default
+/// scorer without a peak stretch).
+pub fn localisation(
+    sensor_ids: &[String],
+    labels: &[bool],
+    located: &[Located],
+    truth: &HashMap<String, TruthRow>,
+) -> Option<LocalisationStats> {
+    let mut windows = 0usize;
+    let mut hits = 0usize;
+    let mut chance = 0.0f64;
+    for ((id, label), at) in sensor_ids.iter().zip(labels).zip(located) {
+        let (Some(row), Some(peak)) = (truth.get(id), at.peak) else {
+            continue;
+        };
+        let Some(segment) = row.span.filter(|_| *label && !is_normal_kind(&row.kind)) else {
+            continue;
+        };
+        windows += 1;
+        hits += usize::from(peak.0 < segment.1 && peak.1 > segment.0);
+        chance += random_overlap(at.window, peak.1 - peak.0, segment);
+    }
+    (windows > 0).then(|| LocalisationStats {
+        windows,
+        peak_overlap_rate: hits as f64 / windows as f64,
+        chance: chance / windows as f64,
+    })
+}
+
+/// Probability that a stretch of `length` placed uniformly inside `window` overlaps `segment`.
+fn random_overlap(
+    window: (DateTime<Utc>, DateTime<Utc>),
+    length: chrono::Duration,
+    segment: (DateTime<Utc>, DateTime<Utc>),
+) -> f64 {
+    let secs = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
+    let room = secs(window.1 - window.0) - secs(length);
+    if room <= 0.0 {
+        return 1.0;
+    }
+    // Starts s in [window.0, window.1 - length] overlap when segment.0 - length < s < segment.1.
+    let lo = secs(segment.0 - window.0) - secs(length);
+    let hi = secs(segment.1 - window.0);
+    ((hi.min(room) - lo.max(0.0)) / room).clamp(0.0, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +140,7 @@ mod tests {
         let row = |kind: &str, f: &[&str]| TruthRow {
             kind: kind.into(),
             features: f.iter().map(|s| s.to_string()).collect(),
+            span: None,
         };
         HashMap::from([
             ("n".to_string(), row("none", &[])),
@@ -122,5 +174,44 @@ mod tests {
         assert!((a.top_feature_accuracy - 0.5).abs() < 1e-12);
         assert!((a.chance - 0.5).abs() < 1e-12);
         assert!(attribution(&ids, &[false; 3], &errors, &names, &truth()).is_none());
+    }
+
+    #[test]
+    fn localisation_checks_overlap_against_chance() {
+        use chrono::TimeZone;
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let h = |n: i64| t0 + chrono::Duration::hours(n);
+        let mut truth = truth();
+        for id in ["s1", "s2"] {
+            truth.get_mut(id).unwrap().span = Some((h(100), h(124)));
+        }
+        let ids: Vec<String> = ["n", "s1", "s2", "x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let at = |peak: Option<(i64, i64)>| Located {
+            window: (h(0), h(240)),
+            peak: peak.map(|(a, b)| (h(a), h(b))),
+        };
+        let located = [
+            at(Some((110, 134))), // normal: not counted
+            at(Some((120, 144))), // overlaps 100..124
+            at(Some((124, 148))), // touches the end only: a miss
+            at(Some((0, 24))),    // not in the truth: not counted
+        ];
+        let labels = [false, true, true, true];
+        let l = localisation(&ids, &labels, &located, &truth).unwrap();
+        assert_eq!(l.windows, 2);
+        assert!((l.peak_overlap_rate - 0.5).abs() < 1e-12);
+        // A 24 h stretch in 240 h overlaps 100..124 when it starts in (76, 124): 48 of 216 h.
+        assert!((l.chance - 48.0 / 216.0).abs() < 1e-9, "{}", l.chance);
+        // No peak stretches (another default scorer): nothing to report.
+        let none = [at(None), at(None), at(None), at(None)];
+        assert!(localisation(&ids, &labels, &none, &truth).is_none());
+        // Edges: a segment at the window's start, and a stretch as long as the window.
+        let edge = random_overlap((h(0), h(240)), chrono::Duration::hours(24), (h(0), h(6)));
+        assert!((edge - 6.0 / 216.0).abs() < 1e-9, "{edge}");
+        let whole = random_overlap((h(0), h(24)), chrono::Duration::hours(24), (h(3), h(4)));
+        assert_eq!(whole, 1.0);
     }
 }

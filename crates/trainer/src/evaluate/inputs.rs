@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
+use telltale_core::events::parse_timestamp;
 
 /// File name of the split the trainer writes into the model directory.
 pub const SPLIT_FILE: &str = "split.json";
@@ -81,12 +83,14 @@ impl Split {
     }
 }
 
-/// What the synthetic generator says about one sensor: the anomaly kind (`none` for normal ones)
-/// and the features the anomaly was injected into.
+/// What the synthetic generator says about one sensor: the anomaly kind (`none` for normal ones),
+/// the features the anomaly was injected into and, when the file has `start` and `end` columns,
+/// when it was.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TruthRow {
     pub kind: String,
     pub features: Vec<String>,
+    pub span: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// Where `synth` puts the ground truth for `events`: `name.truth.csv` beside `name.csv`, or
@@ -102,7 +106,8 @@ pub fn truth_path(events: &Path) -> Option<PathBuf> {
 
 /// Read a ground-truth sidecar: a CSV with a `sensor_id` column, an anomaly kind column (`kind` or
 /// `anomaly_kind`) and optionally the affected feature(s) (`feature`, `features`,
-/// `affected_feature` or `affected_features`; several separated by `|`, `;` or spaces).
+/// `affected_feature` or `affected_features`; several separated by `|`, `;` or spaces) and the
+/// anomalous segment (`start`, `end`: timestamps as in events files; empty for normal sensors).
 pub fn read_truth(path: &Path) -> anyhow::Result<HashMap<String, TruthRow>> {
     let shown = path.display();
     let mut reader = csv::ReaderBuilder::new()
@@ -126,10 +131,25 @@ pub fn read_truth(path: &Path) -> anyhow::Result<HashMap<String, TruthRow>> {
         "affected_feature",
         "affected_features",
     ]);
+    let span_cols = find(&["start"]).zip(find(&["end"]));
     let mut out = HashMap::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{shown}:{}: bad CSV row", i + 2))?;
         let field = |c: usize| record.get(c).unwrap_or("").trim().to_string();
+        let time = |c: usize| -> anyhow::Result<Option<DateTime<Utc>>> {
+            let text = field(c);
+            if text.is_empty() {
+                return Ok(None);
+            }
+            let name = &headers[c];
+            parse_timestamp(&text)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("{shown}:{}: field `{name}`: {e}", i + 2))
+        };
+        let span = match span_cols {
+            Some((s, e)) => time(s)?.zip(time(e)?),
+            None => None,
+        };
         let features = feature_col
             .map(|c| {
                 field(c)
@@ -144,6 +164,7 @@ pub fn read_truth(path: &Path) -> anyhow::Result<HashMap<String, TruthRow>> {
             TruthRow {
                 kind: field(kind_col),
                 features,
+                span,
             },
         );
     }

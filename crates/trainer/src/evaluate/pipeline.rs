@@ -215,6 +215,10 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<(EvalReport, ScoreTable)>
             t,
         )
     });
+    let located: Vec<_> = eval_idx.iter().map(|i| outputs.located[pos[i]]).collect();
+    let localisation = truth
+        .as_ref()
+        .and_then(|t| extras::localisation(&table.sensor_ids, &labels, &located, t));
 
     let mut notes = Vec::new();
     let seen = eval_idx
@@ -278,6 +282,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<(EvalReport, ScoreTable)>
         latent_joint,
         per_kind,
         attribution,
+        localisation,
         notes,
     };
     Ok((report, table))

@@ -2,6 +2,7 @@
 //! batches, and collecting every raw score the report compares.
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array3;
 use telltale_core::scoring::combined_raw;
@@ -78,6 +79,15 @@ pub struct ModelOutputs {
     pub is_anomaly: Vec<bool>,
     /// Per-feature errors (empty without a sequence decoder).
     pub feature_errors: Vec<Vec<f32>>,
+    /// Where each window lies and, for a peak default scorer, the stretch behind its score.
+    pub located: Vec<Located>,
+}
+
+/// A window's time span and the stretch its peak score came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Located {
+    pub window: (DateTime<Utc>, DateTime<Utc>),
+    pub peak: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 fn progress(total: usize, what: &str, quiet: bool) -> ProgressBar {
@@ -128,7 +138,11 @@ pub fn score_windows(
                 chunk.len()
             );
         }
-        for detailed in scores {
+        for (detailed, window) in scores.into_iter().zip(chunk) {
+            out.located.push(Located {
+                window: (window.start, window.end),
+                peak: detailed.scores.peak_span,
+            });
             if let Some(v) = out.peak.as_mut() {
                 v.push(detailed.raw.peak);
             }

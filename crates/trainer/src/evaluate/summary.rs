@@ -149,6 +149,17 @@ pub struct AttributionStats {
     pub chance: f64,
 }
 
+/// Whether the stretch behind a peak score overlaps the anomalous segment the ground truth gives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocalisationStats {
+    /// Anomalous windows with a known segment and a peak stretch.
+    pub windows: usize,
+    /// Share of them whose peak stretch overlaps the segment.
+    pub peak_overlap_rate: f64,
+    /// What a stretch of the same length placed at random in each window would reach (mean).
+    pub chance: f64,
+}
+
 /// The whole `report.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalReport {
@@ -172,6 +183,8 @@ pub struct EvalReport {
     pub per_kind: Option<BTreeMap<String, KindStats>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<AttributionStats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localisation: Option<LocalisationStats>,
     /// Caveats the reader must know (e.g. training windows included in the evaluation).
     pub notes: Vec<String>,
 }

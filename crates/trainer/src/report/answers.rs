@@ -401,6 +401,7 @@ mod tests {
             }),
             per_kind: None,
             attribution: None,
+            localisation: None,
             notes: Vec::new(),
         }
     }

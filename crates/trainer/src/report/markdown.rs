@@ -137,6 +137,17 @@ pub fn render(report: &EvalReport, plots: &Plots, history: Option<&[StageHistory
             num(a.chance)
         );
     }
+    if let Some(l) = &report.localisation {
+        let _ = writeln!(
+            md,
+            "## Localisation\n\nOn {} anomalous windows with a known anomalous segment, the stretch \
+             behind the peak score (the server's `peak`) overlapped the segment in {} of cases; a \
+             stretch of the same length placed at random would in {}.\n",
+            l.windows,
+            num(l.peak_overlap_rate),
+            num(l.chance)
+        );
+    }
 
     let _ = writeln!(md, "## Plots\n");
     for (file, caption) in &plots.files {

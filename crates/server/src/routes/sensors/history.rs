@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{self, ScoreRow};
 use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
-use crate::schema::{FeatureAttribution, ModelRef, WindowOut};
+use crate::schema::{FeatureAttribution, ModelRef, PeakSpan, WindowOut};
 use crate::state::AppState;
 use crate::validate;
 
@@ -35,6 +35,8 @@ pub struct StoredScore {
     pub sequence_error: f32,
     pub alert_probability: Option<f32>,
     pub feature_attribution: Vec<FeatureAttribution>,
+    /// The stretch behind a peak score (null for other scorers and older scores).
+    pub peak: Option<PeakSpan>,
     pub window: WindowOut,
     pub model: ModelRef,
 }
@@ -59,6 +61,10 @@ impl From<ScoreRow> for StoredScore {
             sequence_error: row.sequence_error,
             alert_probability: row.alert_probability,
             feature_attribution: row.feature_attribution.0,
+            peak: row
+                .peak_start
+                .zip(row.peak_end)
+                .map(|(start, end)| PeakSpan { start, end }),
             window: WindowOut {
                 start: row.window_start,
                 end: row.window_end,
