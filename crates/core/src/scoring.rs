@@ -227,29 +227,17 @@ pub fn sequence_errors_with(
     n_features: usize,
     coupling: bool,
 ) -> SequenceErrors {
-    assert!(
-        n_features <= channels,
-        "sequence_errors: {n_features} features > {channels} channels"
-    );
-    let used = len * channels;
-    assert!(
-        x.len() >= used && recon.len() >= used,
-        "sequence_errors: need {used} values for {len} steps, got {} and {}",
-        x.len(),
-        recon.len()
-    );
+    let Layout {
+        used,
+        empty_flag,
+        peak_channels,
+    } = Layout::checked("sequence_errors", &[x, recon], len, channels, n_features);
     // With step std channels (`2 * n_features + 2`), a feature's error covers its mean channel
     // and its std channel.
     let std_channels = channels == 2 * n_features + 2 && n_features > 0;
-    let empty_flag = n_features + 1;
     let mut per_feature = vec![0.0f64; n_features];
     let mut per_step = Vec::with_capacity(len);
     // Signed errors of the peak's channels (all but the `empty` flag), step-major.
-    let peak_channels = if channels > empty_flag {
-        channels - 1
-    } else {
-        channels
-    };
     let mut local = Vec::with_capacity(len * peak_channels);
     let mut total = 0.0f64;
     for (xs, rs) in x[..used]
@@ -303,32 +291,60 @@ pub fn window_peak(
     n_features: usize,
     coupling: bool,
 ) -> PeakScan {
-    assert!(
-        n_features <= channels,
-        "window_peak: {n_features} features > {channels} channels"
-    );
-    let used = len * channels;
-    assert!(
-        x.len() >= used,
-        "window_peak: need {used} values for {len} steps, got {}",
-        x.len()
-    );
-    let empty_flag = n_features + 1;
-    let local: Vec<f64> = x[..used]
+    let layout = Layout::checked("window_peak", &[x], len, channels, n_features);
+    let local: Vec<f64> = x[..layout.used]
         .chunks_exact(channels)
         .flat_map(|row| {
             row.iter()
                 .enumerate()
-                .filter(|&(c, _)| c != empty_flag)
+                .filter(|&(c, _)| c != layout.empty_flag)
                 .map(|(_, &v)| f64::from(v))
         })
         .collect();
-    let peak_channels = if channels > empty_flag {
-        channels - 1
-    } else {
-        channels
-    };
-    peak_with_coupling(&local, len, peak_channels, n_features, coupling)
+    peak_with_coupling(&local, len, layout.peak_channels, n_features, coupling)
+}
+
+/// How a window's `[len, channels]` values are laid out for the error and peak computations.
+struct Layout {
+    /// Values the `len` steps take.
+    used: usize,
+    /// Index of the `empty` flag channel, which the peak does not scan.
+    empty_flag: usize,
+    /// Channels the peak scans: all but the `empty` flag.
+    peak_channels: usize,
+}
+
+impl Layout {
+    /// The layout, after checking that `n_features <= channels` and that every slice of
+    /// `values` holds the `len` steps; panics naming `what` otherwise.
+    fn checked(
+        what: &str,
+        values: &[&[f32]],
+        len: usize,
+        channels: usize,
+        n_features: usize,
+    ) -> Self {
+        assert!(
+            n_features <= channels,
+            "{what}: {n_features} features > {channels} channels"
+        );
+        let used = len * channels;
+        let got: Vec<usize> = values.iter().map(|v| v.len()).collect();
+        assert!(
+            got.iter().all(|&n| n >= used),
+            "{what}: need {used} values for {len} steps, got {got:?}"
+        );
+        let empty_flag = n_features + 1;
+        Self {
+            used,
+            empty_flag,
+            peak_channels: if channels > empty_flag {
+                channels - 1
+            } else {
+                channels
+            },
+        }
+    }
 }
 
 /// The peak scan of the signed errors `local` (`[len, channels]`: the features, the count, then
@@ -342,8 +358,9 @@ fn peak_with_coupling(
     coupling: bool,
 ) -> PeakScan {
     let own = channel_peaks(local, len, channels, PEAK_STEPS);
-    let mut peak = largest(&own);
-    let mut steps = own.iter().find(|p| p.value == peak).map(ChannelPeak::steps);
+    let top = strongest(&own);
+    let mut peak = top.map_or(f32::NAN, |p| p.value);
+    let mut steps = top.map(|p| p.steps());
     let spread_of = |k: usize| (channels == 2 * n_features + 1).then(|| n_features + 1 + k);
     let mut per_feature: Vec<f32> = (0..n_features)
         .map(|k| {
@@ -368,13 +385,11 @@ fn peak_with_coupling(
         n_features,
         PEAK_STEPS,
     );
-    let linked_peak = largest(&linked);
-    if linked_peak > peak || peak.is_nan() {
-        peak = linked_peak;
-        steps = linked
-            .iter()
-            .find(|p| p.value == peak)
-            .map(ChannelPeak::steps);
+    if let Some(top) = strongest(&linked)
+        && (top.value > peak || peak.is_nan())
+    {
+        peak = top.value;
+        steps = Some(top.steps());
     }
     for (p, l) in per_feature.iter_mut().zip(&linked) {
         *p = p.max(l.value);
@@ -400,13 +415,13 @@ impl ChannelPeak {
     }
 }
 
-/// The largest value of `peaks`; NaN when there are none.
-fn largest(peaks: &[ChannelPeak]) -> f32 {
+/// The first of the channel peaks with the largest value (values are never NaN); `None` when
+/// there are none.
+fn strongest(peaks: &[ChannelPeak]) -> Option<ChannelPeak> {
     peaks
         .iter()
-        .map(|p| p.value)
-        .reduce(f32::max)
-        .unwrap_or(f32::NAN)
+        .copied()
+        .reduce(|best, p| if p.value > best.value { p } else { best })
 }
 
 /// For each channel of the signed errors `d` (`[len, channels]` row-major), its largest squared

@@ -251,11 +251,10 @@ impl Scorer {
                     _ => (sequence.per_feature, None),
                 };
                 let window = &windows[b];
-                let step = chrono::Duration::seconds(m.window.step_secs);
-                let peak_span = steps.map(|(from, to)| {
-                    let at = |i: usize| window.start + step * i32::try_from(i).unwrap_or(i32::MAX);
-                    (at(from), at(to).min(window.end))
-                });
+                let at = |i: usize| {
+                    window.start + chrono::Duration::seconds(m.window.step_secs * i as i64)
+                };
+                let peak_span = steps.map(|(from, to)| (at(from), at(to).min(window.end)));
                 let scores = WindowScores {
                     score,
                     is_anomaly: score >= m.threshold.score,
