@@ -142,6 +142,11 @@ fn args(model: &Path, events: &Path, out: &Path) -> EvaluateArgs {
     args
 }
 
+/// `report.json` of the report directory `out`.
+fn read_report(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+}
+
 fn assert_unit(value: &Value, what: &str) {
     let x = value
         .as_f64()
@@ -157,8 +162,7 @@ fn evaluate_writes_json_markdown_csv_and_plots() {
     let out = tmp.path().join("report");
     evaluate::run(&args(&model, &events, &out)).expect("evaluate");
 
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = read_report(&out);
     assert_eq!(report["windows"], SENSORS);
     assert_eq!(report["positives"], 12);
     assert_unit(&report["prevalence"], "prevalence");
@@ -291,8 +295,7 @@ fn a_peak_default_reports_where_the_anomaly_was() {
     // The default scorer of the combined-scorer fixture has no peak stretch: no localisation.
     let out = tmp.path().join("combined");
     evaluate::run(&args(&model, &events, &out)).unwrap();
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = read_report(&out);
     assert!(report.get("localisation").is_none(), "{report}");
 
     let mut manifest = Manifest::load(&model).unwrap();
@@ -300,8 +303,7 @@ fn a_peak_default_reports_where_the_anomaly_was() {
     manifest.save(&model).unwrap();
     let out = tmp.path().join("peak");
     evaluate::run(&args(&model, &events, &out)).unwrap();
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = read_report(&out);
     let l = &report["localisation"];
     // Every anomalous window of synth's truth has a segment.
     assert_eq!(l["windows"], report["positives"], "{report}");
@@ -452,8 +454,7 @@ fn evaluates_a_model_trained_by_the_trainer() {
     let mut a = args(&model, &events, &out);
     a.only_test_split = true;
     evaluate::run(&a).expect("evaluate");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = read_report(&out);
     assert_eq!(report["windows"].as_u64(), Some(test_sensors as u64));
     let scorers = report["scorers"].as_object().unwrap();
     for name in [
