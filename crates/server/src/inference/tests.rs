@@ -184,19 +184,36 @@ fn window(values: &[f32]) -> WindowRequest {
 /// Occupy the batcher with one held window, run `fill` while it is held, then release it.
 async fn while_held<T>(h: &mut Harness, fill: impl FnOnce(&Infer) -> T) -> (T, Scored) {
     let infer = h.infer.clone();
-    let held = tokio::spawn(async move { infer.score(window(&[0.25])).await });
+    let in_flight = infer.request_started();
+    let held = tokio::spawn(async move {
+        let _in_flight = in_flight;
+        infer.score(window(&[0.25])).await
+    });
     tokio::task::block_in_place(|| h.entered.as_ref().unwrap().recv().unwrap());
     let out = fill(&h.infer);
     h.release.as_ref().unwrap().send(()).unwrap();
     (out, held.await.unwrap().unwrap())
 }
 
-fn wait_for_depth_blocking(infer: &Infer, depth: usize) {
+type Pending = tokio::task::JoinHandle<Result<Vec<Result<Scored, InferError>>, InferError>>;
+
+/// Send `requests` as a scoring request does (counted in flight until its windows are queued)
+/// and return once all of them are in the queue. The queue depth alone is not enough: it is
+/// reserved before the windows are sent, and a batcher released in between finds only some.
+fn queue_all(infer: &Infer, requests: Vec<WindowRequest>) -> Pending {
+    let depth = infer.queue_depth() + requests.len();
+    let queued = infer.clone();
+    let in_flight = infer.request_started();
+    let task = tokio::spawn(async move {
+        let _in_flight = in_flight;
+        queued.score_many(requests).await
+    });
     tokio::task::block_in_place(|| {
-        while infer.queue_depth() != depth {
+        while infer.queue_depth() != depth || infer.incoming_requests() != 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
     });
+    task
 }
 
 async fn wait_for_depth(infer: &Infer, depth: usize) {
@@ -209,11 +226,8 @@ async fn wait_for_depth(infer: &Infer, depth: usize) {
 async fn queued_windows_are_scored_together_and_answered_in_order() {
     let mut h = start(16, 64, true);
     let (pending, first) = while_held(&mut h, |infer| {
-        let queued = infer.clone();
         let requests = (1..=9).map(|i| window(&[i as f32, 1.0])).collect();
-        let task = tokio::spawn(async move { queued.score_many(requests).await });
-        wait_for_depth_blocking(infer, 9);
-        task
+        queue_all(infer, requests)
     })
     .await;
     assert_eq!(first.scores.score, 0.25);
@@ -232,10 +246,7 @@ async fn batches_never_exceed_max_batch() {
     let infer = h.infer.clone();
     let (pending, _) = while_held(&mut h, |_| {
         let requests = (0..10).map(|i| window(&[i as f32])).collect();
-        let queued = infer.clone();
-        let task = tokio::spawn(async move { queued.score_many(requests).await });
-        wait_for_depth_blocking(&infer, 10);
-        task
+        queue_all(&infer, requests)
     })
     .await;
     assert!(pending.await.unwrap().unwrap().iter().all(Result::is_ok));
@@ -249,10 +260,7 @@ async fn a_full_queue_rejects_at_once() {
     let (outcome, _) = while_held(&mut h, |_| {
         let too_many = (0..4).map(|_| window(&[1.0])).collect();
         let over = futures_now(infer.score_many(too_many));
-        let fits = (0..3).map(|_| window(&[1.0])).collect();
-        let queued = infer.clone();
-        let fits = tokio::spawn(async move { queued.score_many(fits).await });
-        wait_for_depth_blocking(&infer, 3);
+        let fits = queue_all(&infer, (0..3).map(|_| window(&[1.0])).collect());
         let one_more = futures_now(infer.score(window(&[1.0])));
         (over, fits, one_more)
     })
@@ -303,16 +311,13 @@ async fn the_batcher_waits_for_requests_still_being_read() {
 async fn one_bad_window_does_not_fail_its_batch() {
     let mut h = start(16, 64, true);
     let (pending, _) = while_held(&mut h, |infer| {
-        let queued = infer.clone();
         let requests = vec![
             window(&[1.0]),
             window(&[POISON]),
             window(&[]),
             window(&[2.0]),
         ];
-        let task = tokio::spawn(async move { queued.score_many(requests).await });
-        wait_for_depth_blocking(infer, 4);
-        task
+        queue_all(infer, requests)
     })
     .await;
     let results = pending.await.unwrap().unwrap();
@@ -354,9 +359,7 @@ async fn close_drains_the_queue_then_stops() {
     let infer = h.infer.clone();
     let (pending, _) = while_held(&mut h, |_| {
         let requests = (0..5).map(|i| window(&[i as f32])).collect();
-        let queued = infer.clone();
-        let task = tokio::spawn(async move { queued.score_many(requests).await });
-        wait_for_depth_blocking(&infer, 5);
+        let task = queue_all(&infer, requests);
         infer.close();
         task
     })
